@@ -1,13 +1,1311 @@
+// core/planner.cc -- compares the live schema with the desired one and orders
+// the steps that turn one into the other, cheapest correct strategy first.
+//
+// The shape of every plan:
+//   1. drop triggers, 2. drop views, 3. drop indexes   (dependants first, so
+//      no rename or drop below trips over a view or trigger naming its table)
+//   4. rename tables (hinted), 5. drop tables, 6. create tables (parents first)
+//   7. per table: rename/add/drop column with ALTER TABLE, or one rebuild
+//   8. create indexes, 9. create views (dependencies first), 10. create triggers
+// A rebuild is SQLite's 12-step procedure: create the new table under a
+// temporary name, copy rows with explicit column lists, drop the old table,
+// rename the new one, create its indexes. Views and triggers that name a
+// rebuilt, renamed or dropped table are dropped in 1-2 and recreated from the
+// desired DDL in 9-10, so their text is exactly what the user wrote.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "core/ddl.h"
+#include "core/desired.h"
 #include "core/plan.h"
+#include "core/quote.h"
+#include "core/schema.h"
+#include "core/sqlite_handle.h"
 
 namespace automigrate {
+namespace {
 
-// Placeholder while the planner is written: always an empty plan.
-Result<Plan> PlanMigration(sqlite3* /*db*/, std::string_view /*desired_sql*/,
-                           const PlanOptions& options) {
-  Plan plan;
-  plan.schema = options.schema;
-  return plan;
+// Duration model (docs/ESTIMATES.md): per-row costs measured on the reference
+// machine (2 cores, warm cache, ~100-byte rows), plus a fixed cost per schema
+// change (SQLite re-reads the schema after every DDL statement).
+constexpr double kSchemaChangeMs = 0.2;
+constexpr double kCopyUsPerRow = 0.82;      // INSERT INTO new SELECT ... FROM old
+constexpr double kIndexUsPerRow = 0.33;     // one index build during a rebuild
+constexpr double kIndexScanUsPerRow = 0.45; // standalone CREATE INDEX (scan + sort)
+constexpr double kDropColumnUsPerRow = 0.6; // ALTER TABLE DROP COLUMN rewrites every row
+constexpr double kDeleteUsPerRow = 0.05;    // DROP TABLE frees pages
+constexpr double kVerifyUsPerRow = 0.05;    // ADD COLUMN with CHECK/NOT NULL verification
+constexpr int64_t kComplexRows = 1000000;
+constexpr int kRenameColumnVersion = 3025000;
+constexpr int kDropColumnVersion = 3035000;
+
+std::string Lower(std::string_view s) { return ddl::Lower(s); }
+
+std::string Upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// SQLite's column affinity rules (datatype3.html section 3.1).
+std::string Affinity(std::string_view declared) {
+  std::string t = Upper(declared);
+  if (t.find("INT") != std::string::npos) return "INTEGER";
+  if (t.find("CHAR") != std::string::npos || t.find("CLOB") != std::string::npos ||
+      t.find("TEXT") != std::string::npos)
+    return "TEXT";
+  if (t.empty() || t.find("BLOB") != std::string::npos) return "BLOB";
+  if (t.find("REAL") != std::string::npos || t.find("FLOA") != std::string::npos ||
+      t.find("DOUB") != std::string::npos)
+    return "REAL";
+  return "NUMERIC";
+}
+
+// Text that normalizes equal, with redundant outer parentheses removed, so
+// DEFAULT 1 and DEFAULT (1) compare equal.
+std::string NormExpr(std::string_view expr) {
+  std::vector<ddl::Token> toks = ddl::Tokenize(expr);
+  size_t b = 0, e = toks.size();
+  while (e - b >= 2 && toks[b].IsPunct("(") && toks[e - 1].IsPunct(")")) {
+    int depth = 0;
+    bool wraps = true;
+    for (size_t i = b; i < e; ++i) {
+      if (toks[i].IsPunct("(")) ++depth;
+      if (toks[i].IsPunct(")")) --depth;
+      if (depth == 0 && i + 1 < e) {
+        wraps = false;
+        break;
+      }
+    }
+    if (!wraps) break;
+    ++b;
+    --e;
+  }
+  std::string out;
+  for (size_t i = b; i < e; ++i) {
+    if (!out.empty()) out += ' ';
+    out += ddl::NormalizeToken(toks[i]);
+  }
+  return out;
+}
+
+// A DEFAULT that ALTER TABLE ADD COLUMN accepts: literals, signed numbers,
+// NULL/TRUE/FALSE, optionally parenthesized. CURRENT_TIMESTAMP and function
+// calls are "non-constant" to SQLite.
+bool IsConstantDefault(std::string_view expr) {
+  for (const ddl::Token& t : ddl::Tokenize(expr)) {
+    switch (t.kind) {
+      case ddl::TokenKind::kNumber:
+      case ddl::TokenKind::kString:
+      case ddl::TokenKind::kBlob:
+        break;
+      case ddl::TokenKind::kPunct:
+        if (!t.IsPunct("(") && !t.IsPunct(")") && !t.IsPunct("-") && !t.IsPunct("+")) return false;
+        break;
+      case ddl::TokenKind::kWord:
+        if (!t.Is("NULL") && !t.Is("TRUE") && !t.Is("FALSE")) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+bool IsNullDefault(const std::optional<std::string>& d) { return !d || NormExpr(*d) == "null"; }
+
+bool Mentions(std::string_view sql, std::string_view ident) {
+  return ddl::Identifiers(sql).count(Lower(ident)) > 0;
+}
+
+std::string Join(const std::vector<std::string>& v, std::string_view sep) {
+  std::string out;
+  for (const std::string& s : v) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+// The CREATE text with its object name replaced by `name` (schema-qualified
+// when migrating an attached database).
+std::string WithName(std::string_view create_sql, std::string_view schema, std::string_view name) {
+  std::optional<ddl::Span> span = ddl::FindObjectName(create_sql);
+  if (!span) return std::string(create_sql);
+  return fmt::format("{}{}{}", create_sql.substr(0, span->begin), QualifiedName(schema, name),
+                     create_sql.substr(span->end));
+}
+
+std::string Terminated(std::string_view sql) {
+  std::string s(sql);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\t')) s.pop_back();
+  if (s.empty() || s.back() != ';') s += ';';
+  return s + "\n";
+}
+
+struct ColumnChange {
+  const Column* cur = nullptr;   // in the live table after renames (source_name = live name)
+  const Column* want = nullptr;  // in the desired table
+};
+
+struct TablePlan {
+  const Table* live = nullptr;  // original live table
+  Table cur;                    // live table after hinted renames
+  const Table* want = nullptr;
+  std::vector<ColumnChange> kept;  // matched columns (renamed or not)
+  std::vector<const Column*> added;
+  std::vector<const Column*> dropped;  // in cur
+  std::vector<std::pair<std::string, std::string>> renamed_columns;  // live name -> new name
+  bool rebuild = false;
+  bool recreate_virtual = false;
+  std::vector<std::string> reasons;  // why a rebuild
+  int64_t rows = -1;
+};
+
+class Planner {
+ public:
+  Planner(sqlite3* db, const Schema& live, const Schema& want, const PlanOptions& options)
+      : db_(db), live_(live), want_(want), opt_(options), schema_(options.schema) {
+    version_ = options.sqlite_version ? options.sqlite_version : sqlite3_libversion_number();
+  }
+
+  Result<Plan> Run();
+
+ private:
+  Status MatchTables();
+  void MatchColumns(TablePlan& tp);
+  void ApplyRenamesToModel();
+  void DiffTable(TablePlan& tp);
+  std::optional<std::string> CannotAdd(const TablePlan& tp, const Column& c) const;
+  std::optional<std::string> CannotDrop(const TablePlan& tp, const Column& c) const;
+  void PlanDependants();
+  void PlanIndexes();
+  void EmitAll();
+  void EmitRebuild(TablePlan& tp);
+  void EmitColumnRenames(const TablePlan& tp);
+  void EmitAlters(TablePlan& tp);
+  void AddPrechecks(const TablePlan& tp, bool fill_defaults, bool with_unique_indexes,
+                    std::vector<Precheck>* out);
+  void CountDuplicates(const std::string& from, const std::vector<IndexKey>& keys,
+                       const std::optional<std::string>& where, const std::string& table,
+                       const std::string& rule, std::vector<Precheck>* out);
+  void SuggestRenames();
+
+  int64_t Rows(std::string_view live_table);
+  std::string RebuildSql(std::string_view current_name, const Table& target,
+                         const std::vector<std::pair<std::string, std::string>>& copy,
+                         bool keep_sequence, const std::vector<std::string>& index_sql) const;
+  std::string Projection(const TablePlan& tp, bool fill_defaults) const;
+  void Count(const std::string& sql, Precheck pc, std::vector<Precheck>* out);
+  // Column renames run as ALTER TABLE RENAME COLUMN before a rebuild, so
+  // SQLite repoints child tables' foreign keys; the copy then reads new names.
+  bool RenamesBeforeRebuild() const { return version_ >= kRenameColumnVersion; }
+  std::string Q(std::string_view name) const { return QualifiedName(schema_, name); }
+  bool Affected(std::string_view name) const { return affected_.count(Lower(name)) > 0; }
+  bool HasDependants(const TablePlan& tp) const;
+
+  sqlite3* db_;
+  const Schema& live_;
+  const Schema& want_;
+  const PlanOptions& opt_;
+  std::string schema_;
+  int version_ = 0;
+  bool fk_on_ = false;
+  Plan plan_;
+
+  std::vector<TablePlan> tables_;                       // matched pairs, desired order
+  std::vector<const Table*> created_;                   // desired tables with no live match
+  std::vector<const Table*> dropped_;                   // live tables with no desired match
+  std::vector<std::pair<std::string, std::string>> table_renames_;  // live -> desired name
+  std::set<std::string> affected_;                      // lower-case names of tables/views
+  std::map<std::string, int64_t> rows_;
+  std::vector<const View*> drop_views_;
+  std::vector<const View*> create_views_;
+  std::vector<const Trigger*> drop_triggers_;
+  std::vector<const Trigger*> create_triggers_;
+  std::vector<const Index*> drop_indexes_;
+  std::vector<const Index*> create_indexes_;
+  // Explicit rename options, consumed as they are matched.
+  std::map<std::string, std::string> option_renames_;
+};
+
+// ---------------------------------------------------------------------------
+// Matching
+
+Status Planner::MatchTables() {
+  for (const auto& [from, to] : opt_.renames) option_renames_[Lower(from)] = to;
+  // Validate option hints against the desired schema up front: a typo must
+  // not silently become a drop + create.
+  for (const auto& [from, to] : opt_.renames) {
+    size_t dot = from.find('.');
+    if (dot == std::string::npos) {
+      if (!want_.FindTable(to))
+        return Status::InvalidArgument(fmt::format(
+            "rename: \"{}\" -> \"{}\": the desired schema has no table \"{}\"", from, to, to));
+    } else {
+      const Table* t = want_.FindTable(from.substr(0, dot));
+      if (!t)
+        return Status::InvalidArgument(
+            fmt::format("rename: \"{}\": the desired schema has no table \"{}\"", from,
+                        from.substr(0, dot)));
+      if (!t->FindColumn(to))
+        return Status::InvalidArgument(fmt::format(
+            "rename: \"{}\" -> \"{}\": table \"{}\" has no column \"{}\" in the desired schema",
+            from, to, t->name, to));
+    }
+  }
+
+  std::set<const Table*> matched_live;
+  for (const Table& w : want_.tables) {
+    const Table* l = live_.FindTable(w.name);
+    if (!l) {
+      std::optional<std::string> from = w.renamed_from;
+      for (const auto& [k, v] : opt_.renames)
+        if (k.find('.') == std::string::npos && EqualsNoCase(v, w.name)) from = k;
+      if (from) {
+        const Table* old = live_.FindTable(*from);
+        if (!old) {
+          plan_.warnings.push_back(fmt::format(
+              "rename hint for table {} ignored: there is no table {} to rename", w.name, *from));
+        } else if (want_.FindTable(*from)) {
+          plan_.warnings.push_back(fmt::format(
+              "rename hint for table {} ignored: the desired schema still has a table {}", w.name,
+              *from));
+        } else if (old->is_virtual != w.is_virtual) {
+          plan_.warnings.push_back(fmt::format(
+              "rename hint for table {} ignored: {} is a different kind of table", w.name, *from));
+        } else {
+          l = old;
+          table_renames_.push_back({old->name, w.name});
+        }
+      }
+    }
+    if (!l) {
+      created_.push_back(&w);
+      continue;
+    }
+    matched_live.insert(l);
+    TablePlan tp;
+    tp.live = l;
+    tp.cur = *l;
+    tp.want = &w;
+    tables_.push_back(std::move(tp));
+  }
+  for (const Table& l : live_.tables)
+    if (!matched_live.count(&l)) dropped_.push_back(&l);
+  for (TablePlan& tp : tables_) MatchColumns(tp);
+  ApplyRenamesToModel();
+  return Status::Ok();
+}
+
+void Planner::MatchColumns(TablePlan& tp) {
+  tp.cur.source_name = tp.live->name;
+  for (Column& c : tp.cur.columns) c.source_name = c.name;
+  if (tp.want->is_virtual || tp.live->is_virtual) return;
+  for (const Column& w : tp.want->columns) {
+    if (tp.live->FindColumn(w.name)) continue;
+    std::optional<std::string> from = w.renamed_from;
+    for (const auto& [k, v] : opt_.renames) {
+      size_t dot = k.find('.');
+      if (dot != std::string::npos && EqualsNoCase(k.substr(0, dot), tp.want->name) &&
+          EqualsNoCase(v, w.name))
+        from = k.substr(dot + 1);
+    }
+    if (!from) continue;
+    const Column* old = tp.live->FindColumn(*from);
+    if (!old) {
+      plan_.warnings.push_back(fmt::format(
+          "rename hint for column {}.{} ignored: there is no column {} to rename", tp.want->name,
+          w.name, *from));
+      continue;
+    }
+    if (tp.want->FindColumn(*from)) {
+      plan_.warnings.push_back(fmt::format(
+          "rename hint for column {}.{} ignored: the desired table still has a column {}",
+          tp.want->name, w.name, *from));
+      continue;
+    }
+    tp.renamed_columns.push_back({old->name, w.name});
+  }
+}
+
+// Rewrites the live model as SQLite will see it after the hinted renames, so
+// the comparison below is a plain by-name comparison: ALTER TABLE RENAME
+// repoints other tables' foreign keys, RENAME COLUMN rewrites CHECKs,
+// generated columns, index keys and foreign keys that name the column.
+void Planner::ApplyRenamesToModel() {
+  auto rename_fk_targets = [&](std::string_view old_table, std::string_view new_table,
+                               std::string_view old_col, std::string_view new_col) {
+    for (TablePlan& other : tables_) {
+      for (ForeignKey& fk : other.cur.foreign_keys) {
+        if (fk.table != Lower(old_table)) continue;
+        if (old_col.empty()) {
+          fk.table = Lower(new_table);
+          fk.table_verbatim = std::string(new_table);
+        } else {
+          for (std::string& t : fk.to)
+            if (t == Lower(old_col)) t = Lower(new_col);
+        }
+      }
+    }
+  };
+  for (const auto& [from, to] : table_renames_) rename_fk_targets(from, to, "", "");
+  for (TablePlan& tp : tables_) {
+    tp.cur.name = tp.want->name;
+    for (const auto& [from, to] : tp.renamed_columns) {
+      for (Column& c : tp.cur.columns) {
+        if (EqualsNoCase(c.name, from)) c.name = to;
+        if (c.generated_expr) c.generated_expr = ddl::RenameIdentifier(*c.generated_expr, from, to);
+      }
+      for (Check& ck : tp.cur.checks) {
+        ck.expr = ddl::RenameIdentifier(ck.expr, from, to);
+        ck.norm = ddl::Normalize(ck.expr);
+        if (ck.column == Lower(from)) ck.column = Lower(to);
+      }
+      for (ForeignKey& fk : tp.cur.foreign_keys) {
+        for (std::string& f : fk.from)
+          if (f == Lower(from)) f = Lower(to);
+        if (fk.column == Lower(from)) fk.column = Lower(to);
+      }
+      for (Index& ix : tp.cur.constraint_indexes)
+        for (IndexKey& k : ix.keys)
+          if (k.column == Lower(from)) k.column = Lower(to);
+      rename_fk_targets(tp.cur.name, tp.cur.name, from, to);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Comparison of one matched table
+
+std::optional<std::string> Planner::CannotAdd(const TablePlan& tp, const Column& c) const {
+  if (c.pk > 0) return "it is part of the PRIMARY KEY";
+  if (c.unique) return "it is UNIQUE";
+  for (const Index& ix : tp.want->constraint_indexes)
+    for (const IndexKey& k : ix.keys)
+      if (k.column == Lower(c.name)) return "it is part of a UNIQUE constraint";
+  if (c.hidden == 3) return "it is a STORED generated column";
+  if (c.default_sql && !IsConstantDefault(*c.default_sql)) return "its DEFAULT is not constant";
+  if (c.not_null && !c.generated() && IsNullDefault(c.default_sql))
+    return "it is NOT NULL without a non-NULL DEFAULT";
+  if (c.has_references && fk_on_ && !IsNullDefault(c.default_sql))
+    return "it has a REFERENCES clause and a non-NULL DEFAULT while foreign keys are on";
+  for (const ForeignKey& fk : tp.want->foreign_keys)
+    if (fk.column.empty() && std::count(fk.from.begin(), fk.from.end(), Lower(c.name)))
+      return "it is part of a table-level FOREIGN KEY";
+  for (const Check& ck : tp.want->checks)
+    if (ck.column != Lower(c.name) && Mentions(ck.expr, c.name))
+      return "a table-level CHECK names it";
+  return std::nullopt;
+}
+
+std::optional<std::string> Planner::CannotDrop(const TablePlan& tp, const Column& c) const {
+  if (version_ < kDropColumnVersion) return "ALTER TABLE DROP COLUMN needs SQLite 3.35";
+  if (c.pk > 0) return "it is part of the PRIMARY KEY";
+  if (c.unique) return "it is UNIQUE";
+  for (const Index& ix : tp.cur.constraint_indexes)
+    for (const IndexKey& k : ix.keys)
+      if (k.column == Lower(c.name)) return "it is part of a UNIQUE constraint";
+  if (c.hidden == 3) return "it is a STORED generated column";
+  for (const ForeignKey& fk : tp.cur.foreign_keys)
+    if (std::count(fk.from.begin(), fk.from.end(), Lower(c.name))) return "it is in a FOREIGN KEY";
+  for (const Check& ck : tp.cur.checks)
+    if (ck.column != Lower(c.name) && Mentions(ck.expr, c.name)) return "a CHECK names it";
+  for (const Column& g : tp.cur.columns)
+    if (g.generated_expr && &g != &c && Mentions(*g.generated_expr, c.name))
+      return "generated column " + g.name + " uses it";
+  return std::nullopt;
+}
+
+void Planner::DiffTable(TablePlan& tp) {
+  const Table& cur = tp.cur;
+  const Table& want = *tp.want;
+  auto why = [&](std::string r) { tp.reasons.push_back(std::move(r)); };
+
+  if (cur.is_virtual || want.is_virtual) {
+    if (cur.is_virtual != want.is_virtual || cur.virtual_norm != want.virtual_norm)
+      tp.recreate_virtual = true;
+    return;
+  }
+
+  for (const Column& w : want.columns) {
+    const Column* c = cur.FindColumn(w.name);
+    if (c)
+      tp.kept.push_back({c, &w});
+    else
+      tp.added.push_back(&w);
+  }
+  for (const Column& c : cur.columns)
+    if (!want.FindColumn(c.name)) tp.dropped.push_back(&c);
+
+  for (const ColumnChange& ch : tp.kept) {
+    const Column& c = *ch.cur;
+    const Column& w = *ch.want;
+    if (!EqualsNoCase(ddl::Normalize(c.type), ddl::Normalize(w.type)))
+      why(fmt::format("type of {}: {} -> {}", w.name, c.type.empty() ? "(none)" : c.type,
+                      w.type.empty() ? "(none)" : w.type));
+    if (c.not_null != w.not_null)
+      why(fmt::format("{} NOT NULL on {}", w.not_null ? "adds" : "drops", w.name));
+    std::string cd = c.default_sql ? NormExpr(*c.default_sql) : "";
+    std::string wd = w.default_sql ? NormExpr(*w.default_sql) : "";
+    if (cd != wd) why(fmt::format("DEFAULT of {}", w.name));
+    if (c.pk != w.pk) why("PRIMARY KEY");
+    if (c.collation != w.collation) why(fmt::format("COLLATE of {}", w.name));
+    if (c.hidden != w.hidden ||
+        NormExpr(c.generated_expr.value_or("")) != NormExpr(w.generated_expr.value_or("")))
+      why(fmt::format("generated column {}", w.name));
+  }
+  if (cur.without_rowid != want.without_rowid) why("WITHOUT ROWID");
+  if (cur.strict != want.strict) why("STRICT");
+  if (cur.autoincrement != want.autoincrement) why("AUTOINCREMENT");
+
+  // Constraints that arrive with an ADD COLUMN are part of its definition, so
+  // leave them out of the table-level comparison when the column can be added.
+  std::set<std::string> addable;
+  std::vector<std::string> cannot;
+  for (const Column* a : tp.added) {
+    if (std::optional<std::string> r = CannotAdd(tp, *a))
+      cannot.push_back(fmt::format("column {} cannot be added with ALTER TABLE: {}", a->name, *r));
+    else
+      addable.insert(Lower(a->name));
+  }
+  std::set<std::string> droppable;
+  for (const Column* d : tp.dropped) {
+    if (std::optional<std::string> r = CannotDrop(tp, *d))
+      cannot.push_back(fmt::format("column {} cannot be dropped with ALTER TABLE: {}", d->name, *r));
+    else
+      droppable.insert(Lower(d->name));
+  }
+  auto checks_of = [](const Table& t, const std::set<std::string>& skip) {
+    std::multiset<std::string> out;
+    for (const Check& ck : t.checks)
+      if (!skip.count(ck.column)) out.insert(ck.name + "|" + ck.norm);
+    return out;
+  };
+  if (checks_of(cur, droppable) != checks_of(want, addable)) why("CHECK constraints");
+  auto fks_of = [](const Table& t, const std::set<std::string>& skip) {
+    std::multiset<std::string> out;
+    for (const ForeignKey& fk : t.foreign_keys)
+      if (!skip.count(fk.column)) out.insert(fk.Key());
+    return out;
+  };
+  if (fks_of(cur, droppable) != fks_of(want, addable)) why("FOREIGN KEY constraints");
+  auto cons_of = [](const Table& t) {
+    std::multiset<std::string> out;
+    for (const Index& ix : t.constraint_indexes) out.insert(ix.Key());
+    return out;
+  };
+  if (cons_of(cur) != cons_of(want)) why("PRIMARY KEY/UNIQUE constraints");
+
+  if (opt_.strict_column_order) {
+    std::vector<std::string> after;
+    for (const Column& c : cur.columns)
+      if (want.FindColumn(c.name)) after.push_back(Lower(c.name));
+    for (const Column* a : tp.added) after.push_back(Lower(a->name));
+    std::vector<std::string> wanted;
+    for (const Column& w : want.columns) wanted.push_back(Lower(w.name));
+    if (after != wanted) why("column order");
+  }
+  if (!tp.renamed_columns.empty() && version_ < kRenameColumnVersion)
+    why("ALTER TABLE RENAME COLUMN needs SQLite 3.25");
+  // Only when something else already forces a rebuild would ALTER-able
+  // columns be folded into it; otherwise a column ALTER TABLE can't handle
+  // is itself the reason.
+  for (std::string& r : cannot) why(std::move(r));
+  tp.rebuild = !tp.reasons.empty();
+}
+
+bool Planner::HasDependants(const TablePlan& tp) const {
+  std::string n = Lower(tp.want->name);
+  for (const Table& t : want_.tables)
+    for (const ForeignKey& fk : t.foreign_keys)
+      if (fk.table == n && !EqualsNoCase(t.name, tp.want->name)) return true;
+  for (const Table& t : live_.tables)
+    for (const ForeignKey& fk : t.foreign_keys)
+      if ((fk.table == n || fk.table == Lower(tp.live->name)) && !EqualsNoCase(t.name, tp.live->name))
+        return true;
+  for (const View& v : want_.views)
+    if (Mentions(v.sql, n)) return true;
+  for (const Trigger& tr : want_.triggers)
+    if (Mentions(tr.sql, n)) return true;
+  return false;
+}
+
+// ---------------------------------------------------------------------------
+// Views, triggers and indexes
+
+void Planner::PlanDependants() {
+  for (const auto& [from, to] : table_renames_) {
+    affected_.insert(Lower(from));
+    affected_.insert(Lower(to));
+  }
+  for (const Table* t : dropped_) affected_.insert(Lower(t->name));
+  for (const TablePlan& tp : tables_) {
+    if (tp.rebuild || tp.recreate_virtual || !tp.dropped.empty() || !tp.renamed_columns.empty()) {
+      affected_.insert(Lower(tp.live->name));
+      affected_.insert(Lower(tp.want->name));
+    }
+  }
+  // Views: drop the changed, the removed and those that name an affected
+  // table or a view being dropped (to a fixed point: views on views).
+  std::set<const View*> drop;
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (const View& v : live_.views) {
+      if (drop.count(&v)) continue;
+      const View* w = want_.FindView(v.name);
+      bool depends = false;
+      for (const std::string& id : ddl::Identifiers(v.sql))
+        if (affected_.count(id) && id != Lower(v.name)) depends = true;
+      if (!w || w->norm != v.norm || depends) {
+        drop.insert(&v);
+        affected_.insert(Lower(v.name));
+        changed = true;
+      }
+    }
+  }
+  for (const View& v : live_.views)
+    if (drop.count(&v)) drop_views_.push_back(&v);
+  for (const View& w : want_.views) {
+    const View* l = live_.FindView(w.name);
+    if (!l || drop.count(l)) create_views_.push_back(&w);
+  }
+  // Views in dependency order: a view after the views it names.
+  std::vector<const View*> ordered;
+  std::set<const View*> done;
+  std::function<void(const View*, int)> visit = [&](const View* v, int depth) {
+    if (done.count(v) || depth > 64) return;
+    done.insert(v);
+    for (const std::string& id : ddl::Identifiers(v->sql))
+      for (const View* o : create_views_)
+        if (o != v && Lower(o->name) == id) visit(o, depth + 1);
+    ordered.push_back(v);
+  };
+  for (const View* v : create_views_) visit(v, 0);
+  create_views_ = ordered;
+
+  for (const Trigger& t : live_.triggers) {
+    const Trigger* w = want_.FindTrigger(t.name);
+    bool depends = Affected(t.table);
+    for (const std::string& id : ddl::Identifiers(t.sql))
+      if (affected_.count(id)) depends = true;
+    if (!w || w->norm != t.norm || depends) drop_triggers_.push_back(&t);
+  }
+  for (const Trigger& w : want_.triggers) {
+    const Trigger* l = live_.FindTrigger(w.name);
+    if (!l || std::find(drop_triggers_.begin(), drop_triggers_.end(), l) != drop_triggers_.end())
+      create_triggers_.push_back(&w);
+  }
+}
+
+void Planner::PlanIndexes() {
+  auto plan_of = [&](std::string_view table) -> const TablePlan* {
+    for (const TablePlan& tp : tables_)
+      if (EqualsNoCase(tp.want->name, table)) return &tp;
+    return nullptr;
+  };
+  // The live index as it will be after hinted renames: table and columns.
+  auto current_key = [&](const Index& ix) {
+    Index c = ix;
+    for (const auto& [from, to] : table_renames_)
+      if (EqualsNoCase(c.table, from)) c.table = to;
+    if (const TablePlan* tp = plan_of(c.table)) {
+      for (const auto& [from, to] : tp->renamed_columns) {
+        for (IndexKey& k : c.keys) {
+          if (k.column == Lower(from)) k.column = Lower(to);
+          if (k.column.empty()) k.expr_norm = ddl::Normalize(ddl::RenameIdentifier(k.expr, from, to));
+        }
+        if (c.where) {
+          c.where = ddl::RenameIdentifier(*c.where, from, to);
+          c.where_norm = ddl::Normalize(*c.where);
+        }
+      }
+    }
+    return c;
+  };
+  auto rebuilt = [&](std::string_view table) {
+    const TablePlan* tp = plan_of(table);
+    return tp && (tp->rebuild || tp->recreate_virtual);
+  };
+  std::set<const Index*> kept_live;
+  for (const Index& w : want_.indexes) {
+    if (rebuilt(w.table)) continue;  // created by the rebuild itself
+    bool new_table = std::any_of(created_.begin(), created_.end(),
+                                 [&](const Table* t) { return EqualsNoCase(t->name, w.table); });
+    const Index* l = new_table ? nullptr : live_.FindIndex(w.name);
+    if (!l && !new_table && w.renamed_from && !want_.FindIndex(*w.renamed_from))
+      l = live_.FindIndex(*w.renamed_from);
+    if (l && EqualsNoCase(l->name, w.name) && current_key(*l).Key() == w.Key()) {
+      kept_live.insert(l);
+      continue;
+    }
+    create_indexes_.push_back(&w);
+  }
+  for (const Index& l : live_.indexes) {
+    if (kept_live.count(&l)) continue;
+    // Indexes of dropped or rebuilt tables go with their table.
+    std::string t = l.table;
+    for (const auto& [from, to] : table_renames_)
+      if (EqualsNoCase(t, from)) t = to;
+    bool table_dropped = std::any_of(dropped_.begin(), dropped_.end(),
+                                     [&](const Table* d) { return EqualsNoCase(d->name, l.table); });
+    if (table_dropped || rebuilt(t)) continue;
+    drop_indexes_.push_back(&l);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// SQL generation
+
+int64_t Planner::Rows(std::string_view live_table) {
+  std::string key = Lower(live_table);
+  auto it = rows_.find(key);
+  if (it != rows_.end()) return it->second;
+  Result<int64_t> n = QueryInt(db_, fmt::format("SELECT count(*) FROM {}", Q(live_table)), 0);
+  int64_t v = n.ok() ? *n : 0;
+  rows_[key] = v;
+  return v;
+}
+
+std::string Planner::RebuildSql(std::string_view current_name, const Table& target,
+                                const std::vector<std::pair<std::string, std::string>>& copy,
+                                bool keep_sequence,
+                                const std::vector<std::string>& index_sql) const {
+  std::string tmp = "_automigrate_new_" + std::string(current_name);
+  std::string out = Terminated(WithName(target.sql, schema_, tmp));
+  std::vector<std::string> cols, exprs;
+  for (const auto& [col, expr] : copy) {
+    cols.push_back(col == "rowid" ? col : QuoteIdent(col));
+    exprs.push_back(expr);
+  }
+  if (!cols.empty()) {
+    out += fmt::format("INSERT INTO {} ({})\n  SELECT {} FROM {};\n", Q(tmp), Join(cols, ", "),
+                       Join(exprs, ", "), Q(current_name));
+  }
+  if (keep_sequence) {
+    // AUTOINCREMENT: the counter must not go back below the old table's, or
+    // ids of deleted rows would be handed out again.
+    std::string seq = schema_ == "main" ? "sqlite_sequence" : Q("sqlite_sequence");
+    out += fmt::format(
+        "UPDATE {0} SET seq = max(seq, coalesce((SELECT seq FROM {0} WHERE name = {1}), 0)) "
+        "WHERE name = {2};\n"
+        "INSERT INTO {0}(name, seq) SELECT {2}, seq FROM {0} WHERE name = {1} "
+        "AND NOT EXISTS (SELECT 1 FROM {0} WHERE name = {2});\n",
+        seq, QuoteLiteral(current_name), QuoteLiteral(tmp));
+  }
+  out += fmt::format("DROP TABLE {};\n", Q(current_name));
+  out += fmt::format("ALTER TABLE {} RENAME TO {};\n", Q(tmp), QuoteIdent(current_name));
+  for (const std::string& s : index_sql) out += Terminated(s);
+  return out;
+}
+
+// The live rows seen through the desired table's column names: what the new
+// table would hold. Data pre-checks count rule violations over it.
+std::string Planner::Projection(const TablePlan& tp, bool fill_defaults) const {
+  std::vector<std::string> items;
+  for (const Column& w : tp.want->columns) {
+    if (w.generated()) continue;
+    const Column* c = tp.cur.FindColumn(w.name);
+    std::string expr;
+    if (c) {
+      expr = QuoteIdent(c->source_name);
+      if (fill_defaults && w.not_null && !c->not_null && !IsNullDefault(w.default_sql))
+        expr = fmt::format("coalesce({}, {})", expr, *w.default_sql);
+    } else {
+      expr = w.default_sql ? *w.default_sql : "NULL";
+    }
+    items.push_back(fmt::format("{} AS {}", expr, QuoteIdent(w.name)));
+  }
+  if (items.empty()) items.push_back("NULL AS _automigrate_none");
+  return fmt::format("(SELECT {} FROM {}) AS {}", Join(items, ", "), Q(tp.live->name),
+                     QuoteIdent(tp.want->name));
+}
+
+void Planner::Count(const std::string& sql, Precheck pc, std::vector<Precheck>* out) {
+  Result<int64_t> n = QueryInt(db_, sql, 0);
+  if (!n.ok()) {
+    plan_.warnings.push_back(fmt::format("could not pre-check {} on {}: {}", pc.rule, pc.table,
+                                         n.status().message()));
+    return;
+  }
+  pc.violations = *n;
+  out->push_back(std::move(pc));
+}
+
+// Appends "N rows of t.c violate RULE" for every failed pre-check.
+void AddPrecheckWarnings(Step& step) {
+  for (const Precheck& pc : step.prechecks) {
+    if (pc.violations == 0) continue;
+    std::string where = pc.column.empty() ? pc.table : pc.table + "." + pc.column;
+    std::string msg = fmt::format("{} row{} of {} violate{} {}", pc.violations,
+                                  pc.violations == 1 ? "" : "s", where,
+                                  pc.violations == 1 ? "s" : "", pc.rule);
+    step.warning += (step.warning.empty() ? "" : "; ") + msg;
+  }
+}
+
+void Planner::CountDuplicates(const std::string& from, const std::vector<IndexKey>& keys,
+                              const std::optional<std::string>& where, const std::string& table,
+                              const std::string& rule, std::vector<Precheck>* out) {
+  std::vector<std::string> group, not_null;
+  for (const IndexKey& k : keys) {
+    std::string e = k.column.empty() ? "(" + k.expr + ")" : QuoteIdent(k.column);
+    not_null.push_back(e + " IS NOT NULL");
+    group.push_back(fmt::format("{} COLLATE {}", e, k.collation.empty() ? "BINARY" : k.collation));
+  }
+  std::string filter = Join(not_null, " AND ");
+  if (where) filter += " AND (" + *where + ")";
+  Count(fmt::format("SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {} WHERE {} "
+                    "GROUP BY {} HAVING count(*) > 1)",
+                    from, filter, Join(group, ", ")),
+        {table, "", rule, 0}, out);
+}
+
+std::string StrictViolation(std::string_view type, const std::string& v) {
+  std::string t = Upper(type);
+  // Affinity conversion happens before the STRICT type check; a text value is
+  // accepted by INTEGER/REAL when it reads back as the same number.
+  std::string numeric_text = fmt::format(
+      "(typeof({0}) = 'text' AND CAST(CAST({0} AS NUMERIC) AS TEXT) = trim({0}))", v);
+  if (t == "INT" || t == "INTEGER")
+    return fmt::format(
+        "typeof({0}) IN ('blob') OR (typeof({0}) = 'real' AND {0} <> CAST({0} AS INTEGER)) OR "
+        "(typeof({0}) = 'text' AND NOT ({1} AND typeof(CAST({0} AS NUMERIC)) = 'integer'))",
+        v, numeric_text);
+  if (t == "REAL")
+    return fmt::format("typeof({0}) = 'blob' OR (typeof({0}) = 'text' AND NOT {1})", v,
+                       numeric_text);
+  if (t == "TEXT") return fmt::format("typeof({0}) = 'blob'", v);
+  if (t == "BLOB") return fmt::format("typeof({0}) IN ('integer', 'real', 'text')", v);
+  return "";
+}
+
+void Planner::AddPrechecks(const TablePlan& tp, bool fill_defaults, bool with_unique_indexes,
+                           std::vector<Precheck>* out) {
+  int64_t rows = Rows(tp.live->name);
+  if (rows == 0) return;
+  const Table& want = *tp.want;
+  const Table& cur = tp.cur;
+  std::string from = Projection(tp, fill_defaults);
+  std::string tname = want.name;
+
+  for (const Column& w : want.columns) {
+    if (w.generated()) continue;
+    const Column* c = cur.FindColumn(w.name);
+    bool required = w.not_null || (want.without_rowid && w.pk > 0);
+    if (required && (!c || !c->not_null))
+      Count(fmt::format("SELECT count(*) FROM {} WHERE {} IS NULL", from, QuoteIdent(w.name)),
+            {tname, w.name, "NOT NULL"}, out);
+    if (want.strict && (!cur.strict || !c || !EqualsNoCase(c->type, w.type))) {
+      std::string cond = StrictViolation(w.type, QuoteIdent(w.name));
+      if (!cond.empty())
+        Count(fmt::format("SELECT count(*) FROM {} WHERE {}", from, cond),
+              {tname, w.name, "STRICT " + Upper(w.type)}, out);
+    }
+  }
+  std::multiset<std::string> old_checks;
+  for (const Check& ck : cur.checks) old_checks.insert(ck.norm);
+  for (const Check& ck : want.checks) {
+    if (old_checks.count(ck.norm)) continue;
+    Count(fmt::format("SELECT count(*) FROM {} WHERE NOT ({})", from, ck.expr),
+          {tname, ck.column, fmt::format("CHECK ({})", ck.expr)}, out);
+  }
+  auto duplicates = [&](const std::vector<IndexKey>& keys, const std::optional<std::string>& where,
+                        const std::string& rule) {
+    CountDuplicates(from, keys, where, tname, rule, out);
+  };
+  std::multiset<std::string> old_cons;
+  for (const Index& ix : cur.constraint_indexes) old_cons.insert(ix.Key());
+  for (const Index& ix : want.constraint_indexes) {
+    if (old_cons.count(ix.Key())) continue;
+    std::vector<std::string> names;
+    for (const IndexKey& k : ix.keys) names.push_back(k.column);
+    duplicates(ix.keys, std::nullopt,
+               fmt::format("{} ({})", ix.origin == "pk" ? "PRIMARY KEY" : "UNIQUE",
+                           Join(names, ", ")));
+  }
+  const Column* alias = want.RowidAlias();
+  const Column* old_alias = cur.RowidAlias();
+  if (alias && (!old_alias || !EqualsNoCase(alias->name, old_alias->name))) {
+    IndexKey k;
+    k.column = Lower(alias->name);
+    duplicates({k}, std::nullopt, fmt::format("PRIMARY KEY ({})", alias->name));
+  }
+  // Explicit UNIQUE indexes the rebuild creates (existing ones already hold).
+  for (const Index& ix : want_.indexes) {
+    if (!with_unique_indexes || !ix.unique || !EqualsNoCase(ix.table, want.name)) continue;
+    const Index* l = live_.FindIndex(ix.name);
+    if (l && l->unique && l->keys.size() == ix.keys.size() && l->where_norm == ix.where_norm) {
+      bool same = true;
+      for (size_t i = 0; i < ix.keys.size(); ++i) {
+        const Column* c = cur.FindColumn(ix.keys[i].column);
+        std::string live_col = c ? Lower(c->source_name) : ix.keys[i].column;
+        if (l->keys[i].column != live_col || l->keys[i].expr_norm != ix.keys[i].expr_norm ||
+            l->keys[i].collation != ix.keys[i].collation)
+          same = false;
+      }
+      if (same) continue;
+    }
+    std::vector<std::string> names;
+    for (const IndexKey& k : ix.keys) names.push_back(k.column.empty() ? k.expr : k.column);
+    duplicates(ix.keys, ix.where, fmt::format("UNIQUE index {} ({})", ix.name, Join(names, ", ")));
+  }
+  std::multiset<std::string> old_fks;
+  for (const ForeignKey& fk : cur.foreign_keys) old_fks.insert(fk.Key());
+  for (const ForeignKey& fk : want.foreign_keys) {
+    if (old_fks.count(fk.Key())) continue;
+    std::string rule = fmt::format("FOREIGN KEY ({}) REFERENCES {}", Join(fk.from_verbatim, ", "),
+                                   fk.table_verbatim);
+    std::vector<std::string> not_null;
+    for (const std::string& f : fk.from) not_null.push_back(QuoteIdent(f) + " IS NOT NULL");
+    // The parent as it is now (it may be renamed or rebuilt in the same plan,
+    // but its rows are the same): find it by its desired or live name.
+    const Table* parent_want = want_.FindTable(fk.table);
+    std::string parent_live;
+    std::vector<std::string> to = fk.to;
+    if (to.empty() && parent_want)
+      for (const Column& pc : parent_want->columns)
+        if (pc.pk > 0) to.push_back(Lower(pc.name));
+    std::vector<std::string> match;
+    for (const TablePlan& p : tables_) {
+      if (!EqualsNoCase(p.want->name, fk.table)) continue;
+      parent_live = p.live->name;
+      for (size_t i = 0; i < fk.from.size() && i < to.size(); ++i) {
+        const Column* pc = p.cur.FindColumn(to[i]);
+        if (!pc) {
+          parent_live.clear();
+          break;
+        }
+        match.push_back(
+            fmt::format("p.{} = {}.{}", QuoteIdent(pc->source_name), QuoteIdent(tname),
+                        QuoteIdent(fk.from[i])));
+      }
+    }
+    if (!parent_live.empty() && match.size() == fk.from.size()) {
+      Count(fmt::format("SELECT count(*) FROM {} WHERE {} AND NOT EXISTS (SELECT 1 FROM {} AS p "
+                        "WHERE {})",
+                        from, Join(not_null, " AND "), Q(parent_live), Join(match, " AND ")),
+            {tname, Join(fk.from_verbatim, ", "), rule}, out);
+    } else if (!parent_want || !live_.FindTable(fk.table)) {
+      // A new (empty) parent: every child row with a key is an orphan.
+      Count(fmt::format("SELECT count(*) FROM {} WHERE {}", from, Join(not_null, " AND ")),
+            {tname, Join(fk.from_verbatim, ", "), rule}, out);
+    }
+  }
+}
+
+void Planner::EmitRebuild(TablePlan& tp) {
+  const Table& want = *tp.want;
+  const Table& cur = tp.cur;
+  int64_t rows = Rows(tp.live->name);
+  Step s;
+  s.op = Op::kRebuildTable;
+  s.object_type = "table";
+  s.object = want.name;
+  s.table_name = want.name;
+  s.needs_foreign_keys_off = true;
+  s.reason = Join(tp.reasons, "; ");
+  s.est_rows = rows;
+
+  // Rows keep their rowids when both tables have them (FTS external content
+  // and anything else keyed by rowid depends on it).
+  const Column* new_alias = want.RowidAlias();
+  bool both_rowid = !want.without_rowid && !cur.without_rowid;
+  auto free_rowid_name = [](const Table& t) -> std::string {
+    for (const char* n : {"rowid", "_rowid_", "oid"})
+      if (!t.FindColumn(n)) return n;
+    return "";
+  };
+  std::string old_rowid = free_rowid_name(cur);
+  std::string new_rowid = free_rowid_name(want);
+
+  std::vector<std::pair<std::string, std::string>> copy;
+  bool filled_nulls = false;
+  bool lossy_type = false;
+  for (const Column& w : want.columns) {
+    if (w.generated()) continue;
+    const Column* c = cur.FindColumn(w.name);
+    if (!c) {
+      if (both_rowid && new_alias == &w && !old_rowid.empty()) copy.push_back({w.name, old_rowid});
+      continue;
+    }
+    std::string expr = QuoteIdent(RenamesBeforeRebuild() ? c->name : c->source_name);
+    if (w.not_null && !c->not_null && !IsNullDefault(w.default_sql)) {
+      // NULLs would fail the new NOT NULL: they take the column's DEFAULT.
+      expr = fmt::format("coalesce({}, {})", expr, *w.default_sql);
+      filled_nulls = true;
+    }
+    std::string from_aff = Affinity(c->type), to_aff = Affinity(w.type);
+    if (from_aff != to_aff && (from_aff == "TEXT" || from_aff == "BLOB") &&
+        to_aff != "TEXT" && to_aff != "BLOB")
+      lossy_type = true;
+    copy.push_back({w.name, expr});
+  }
+  if (both_rowid && !new_alias && !old_rowid.empty() && !new_rowid.empty())
+    copy.insert(copy.begin(), {new_rowid, old_rowid});
+
+  std::vector<std::string> index_sql;
+  for (const Index& ix : want_.indexes)
+    if (EqualsNoCase(ix.table, want.name)) index_sql.push_back(WithName(ix.sql, schema_, ix.name));
+  bool keep_seq = cur.autoincrement && want.autoincrement;
+  s.sql = RebuildSql(want.name, want, copy, keep_seq, index_sql);
+
+  // Destructive: columns whose data has nowhere to go, or implicit rowids
+  // dropped by a WITHOUT ROWID conversion.
+  std::vector<std::string> lost;
+  for (const Column* d : tp.dropped)
+    if (!d->generated()) lost.push_back(d->name);
+  bool rowids_lost = !cur.without_rowid && want.without_rowid && !cur.RowidAlias();
+  std::vector<std::string> warn;
+  if (rows > 0 && (!lost.empty() || rowids_lost)) s.destructive = true;
+  if (!lost.empty() && rows > 0) {
+    warn.push_back(fmt::format("drops column{} {} of {} ({} rows)", lost.size() > 1 ? "s" : "",
+                               Join(lost, ", "), want.name, rows));
+  }
+  if (rowids_lost && rows > 0)
+    warn.push_back(fmt::format("discards the implicit rowids of {} (WITHOUT ROWID)", want.name));
+  if (!lost.empty() && rows == 0) s.destructive = true;
+  if (lossy_type)
+    warn.push_back(fmt::format("values of {} are converted to the new column types by affinity "
+                               "(e.g. text '007' becomes integer 7)",
+                               want.name));
+  if (filled_nulls) warn.push_back(fmt::format("NULLs in {} take the column DEFAULT", want.name));
+  s.warning = Join(warn, "; ");
+
+  // Rollback: the reverse rebuild, when no data is lost on the way.
+  if (lost.empty() && !rowids_lost && !lossy_type && !filled_nulls) {
+    // The reverse rebuild restores the live definition as it stands between
+    // the rename_column steps and this one; undoing those renames follows.
+    Table target = *tp.live;
+    auto renamed = [&](const std::string& live_name) {
+      if (RenamesBeforeRebuild())
+        for (const auto& [from, to] : tp.renamed_columns)
+          if (EqualsNoCase(from, live_name)) return to;
+      return live_name;
+    };
+    if (RenamesBeforeRebuild())
+      for (const auto& [from, to] : tp.renamed_columns)
+        target.sql = ddl::RenameIdentifier(target.sql, from, to);
+    std::vector<std::pair<std::string, std::string>> back;
+    const Column* old_alias = tp.live->RowidAlias();
+    for (const Column& l : tp.live->columns) {
+      if (l.generated()) continue;
+      const Column* w = nullptr;
+      for (const ColumnChange& ch : tp.kept)
+        if (EqualsNoCase(ch.cur->source_name, l.name)) w = ch.want;
+      if (!w) {
+        if (both_rowid && old_alias == &l && !new_rowid.empty())
+          back.push_back({renamed(l.name), new_rowid});
+        continue;
+      }
+      back.push_back({renamed(l.name), QuoteIdent(w->name)});
+    }
+    if (both_rowid && !old_alias && !old_rowid.empty() && !new_rowid.empty())
+      back.insert(back.begin(), {old_rowid, new_rowid});
+    std::vector<std::string> live_index_sql;
+    for (const Index& ix : live_.indexes) {
+      if (!EqualsNoCase(ix.table, tp.live->name)) continue;
+      std::string sql = ix.sql;
+      if (!EqualsNoCase(tp.live->name, want.name))
+        sql = ddl::RenameIdentifier(sql, tp.live->name, want.name);
+      if (RenamesBeforeRebuild())
+        for (const auto& [from, to] : tp.renamed_columns) sql = ddl::RenameIdentifier(sql, from, to);
+      live_index_sql.push_back(WithName(sql, schema_, ix.name));
+    }
+    s.rollback_sql = RebuildSql(want.name, target, back, keep_seq, live_index_sql);
+  }
+
+  size_t nindex = index_sql.size() + want.constraint_indexes.size();
+  s.est_ms = kSchemaChangeMs * (4 + static_cast<double>(index_sql.size())) +
+             static_cast<double>(rows) *
+                 (kCopyUsPerRow + kIndexUsPerRow * static_cast<double>(nindex)) / 1000.0;
+  s.complexity = HasDependants(tp) || rows >= kComplexRows ? Complexity::kComplex
+                                                           : Complexity::kModerate;
+  AddPrechecks(tp, /*fill_defaults=*/true, /*with_unique_indexes=*/true, &s.prechecks);
+  AddPrecheckWarnings(s);
+  plan_.steps.push_back(std::move(s));
+}
+
+void Planner::EmitColumnRenames(const TablePlan& tp) {
+  std::string tname = tp.want->name;
+  for (const auto& [from, to] : tp.renamed_columns) {
+    Step s;
+    s.op = Op::kRenameColumn;
+    s.object_type = "column";
+    s.object = tname + "." + to;
+    s.table_name = tname;
+    s.sql = fmt::format("ALTER TABLE {} RENAME COLUMN {} TO {};\n", Q(tname), QuoteIdent(from),
+                        QuoteIdent(to));
+    s.rollback_sql = fmt::format("ALTER TABLE {} RENAME COLUMN {} TO {};\n", Q(tname),
+                                 QuoteIdent(to), QuoteIdent(from));
+    s.reason = fmt::format("renamed from {} (hint)", from);
+    s.est_ms = kSchemaChangeMs;
+    plan_.steps.push_back(std::move(s));
+  }
+}
+
+void Planner::EmitAlters(TablePlan& tp) {
+  const Table& want = *tp.want;
+  std::string tname = want.name;
+  EmitColumnRenames(tp);
+  std::vector<Precheck> table_checks;
+  if (!tp.added.empty()) AddPrechecks(tp, false, false, &table_checks);
+  for (const Column* a : tp.added) {
+    Step s;
+    s.op = Op::kAddColumn;
+    s.object_type = "column";
+    s.object = tname + "." + a->name;
+    s.table_name = tname;
+    s.sql = fmt::format("ALTER TABLE {} ADD COLUMN {};\n", Q(tname), a->definition);
+    s.reason = "new column";
+    s.est_ms = kSchemaChangeMs;
+    // SQLite verifies existing rows for a CHECK or a NOT NULL generated column.
+    bool verifies = a->not_null && a->generated();
+    for (const Check& ck : want.checks)
+      if (ck.column == Lower(a->name)) verifies = true;
+    if (verifies) {
+      s.est_rows = Rows(tp.live->name);
+      s.est_ms += static_cast<double>(s.est_rows) * kVerifyUsPerRow / 1000.0;
+    }
+    // Rolled back by DROP COLUMN when SQLite allows it on the added column.
+    if (version_ >= kDropColumnVersion && !a->has_references && a->hidden != 3) {
+      bool named_elsewhere = false;
+      for (const Check& ck : want.checks)
+        if (ck.column != Lower(a->name) && Mentions(ck.expr, a->name)) named_elsewhere = true;
+      for (const Column& g : want.columns)
+        if (g.generated_expr && &g != a && Mentions(*g.generated_expr, a->name))
+          named_elsewhere = true;
+      if (!named_elsewhere)
+        s.rollback_sql =
+            fmt::format("ALTER TABLE {} DROP COLUMN {};\n", Q(tname), QuoteIdent(a->name));
+    }
+    for (const Precheck& pc : table_checks)
+      if (EqualsNoCase(pc.column, a->name) || (a == tp.added.front() && pc.column.empty()))
+        s.prechecks.push_back(pc);
+    AddPrecheckWarnings(s);
+    plan_.steps.push_back(std::move(s));
+  }
+  for (const Column* d : tp.dropped) {
+    Step s;
+    s.op = Op::kDropColumn;
+    s.object_type = "column";
+    s.object = tname + "." + d->name;
+    s.table_name = tname;
+    s.sql = fmt::format("ALTER TABLE {} DROP COLUMN {};\n", Q(tname), QuoteIdent(d->source_name));
+    s.reason = "column not in the desired schema";
+    s.est_rows = Rows(tp.live->name);
+    s.destructive = !d->generated();
+    if (s.destructive)
+      s.warning = fmt::format("drops column {}.{} and its data ({} rows)", tname, d->name,
+                              s.est_rows);
+    s.complexity = Complexity::kModerate;
+    s.est_ms = kSchemaChangeMs + static_cast<double>(s.est_rows) * kDropColumnUsPerRow / 1000.0;
+    plan_.steps.push_back(std::move(s));
+  }
+}
+
+void Planner::SuggestRenames() {
+  for (const TablePlan& tp : tables_) {
+    for (const Column* d : tp.dropped) {
+      for (const Column* a : tp.added) {
+        if (!EqualsNoCase(ddl::Normalize(d->type), ddl::Normalize(a->type))) continue;
+        plan_.warnings.push_back(fmt::format(
+            "{0}.{1} is dropped and {0}.{2} is added with the same type: if {2} is {1} renamed, "
+            "write `-- @renamed from={1}` after its definition or pass "
+            "{{\"rename\": {{\"{0}.{1}\": \"{2}\"}}}} to keep the data",
+            tp.want->name, d->name, a->name));
+        break;
+      }
+    }
+  }
+  for (const Table* d : dropped_) {
+    for (const Table* c : created_) {
+      size_t common = 0;
+      for (const Column& col : c->columns)
+        if (d->FindColumn(col.name)) ++common;
+      if (common == 0 || common * 2 < std::max(c->columns.size(), d->columns.size())) continue;
+      plan_.warnings.push_back(fmt::format(
+          "table {0} is dropped and table {1} is created with similar columns: if {1} is {0} "
+          "renamed, write /* @renamed from={0} */ after its name or pass {{\"rename\": "
+          "{{\"{0}\": \"{1}\"}}}} to keep the data",
+          d->name, c->name));
+      break;
+    }
+  }
+}
+
+void Planner::EmitAll() {
+  auto simple = [&](Op op, std::string type, std::string object, std::string table,
+                    std::string sql, std::optional<std::string> rollback, std::string reason) {
+    Step s;
+    s.op = op;
+    s.object_type = std::move(type);
+    s.object = std::move(object);
+    s.table_name = std::move(table);
+    s.sql = std::move(sql);
+    s.rollback_sql = std::move(rollback);
+    s.reason = std::move(reason);
+    s.est_ms = kSchemaChangeMs;
+    plan_.steps.push_back(std::move(s));
+    return &plan_.steps.back();
+  };
+  auto dependant_reason = [&](std::string_view self, std::string_view sql, bool changed,
+                              bool gone) -> std::string {
+    if (gone) return "not in the desired schema";
+    if (changed) return "definition changed";
+    for (const std::string& id : ddl::Identifiers(sql))
+      if (affected_.count(id) && id != Lower(self)) return "depends on " + id + ", which changes";
+    return "recreated";
+  };
+
+  // 1-3: dependants first.
+  for (const Trigger* t : drop_triggers_) {
+    const Trigger* w = want_.FindTrigger(t->name);
+    simple(Op::kDropTrigger, "trigger", t->name, t->table,
+           fmt::format("DROP TRIGGER {};\n", Q(t->name)), Terminated(WithName(t->sql, schema_, t->name)),
+           dependant_reason(t->name, t->sql, w && w->norm != t->norm, !w));
+  }
+  for (const View* v : drop_views_) {
+    const View* w = want_.FindView(v->name);
+    simple(Op::kDropView, "view", v->name, "", fmt::format("DROP VIEW {};\n", Q(v->name)),
+           Terminated(WithName(v->sql, schema_, v->name)),
+           dependant_reason(v->name, v->sql, w && w->norm != v->norm, !w));
+  }
+  for (const Index* ix : drop_indexes_) {
+    bool gone = !want_.FindIndex(ix->name);
+    simple(Op::kDropIndex, "index", ix->name, ix->table,
+           fmt::format("DROP INDEX {};\n", Q(ix->name)),
+           Terminated(WithName(ix->sql, schema_, ix->name)),
+           gone ? "not in the desired schema" : "definition changed");
+  }
+  // 4: hinted table renames (they repoint other tables' foreign keys).
+  for (const auto& [from, to] : table_renames_) {
+    simple(Op::kRenameTable, "table", to, to,
+           fmt::format("ALTER TABLE {} RENAME TO {};\n", Q(from), QuoteIdent(to)),
+           fmt::format("ALTER TABLE {} RENAME TO {};\n", Q(to), QuoteIdent(from)),
+           fmt::format("renamed from {} (hint)", from));
+  }
+  // 5: dropped tables, and virtual tables whose definition changed.
+  auto drop_table = [&](const Table& t, std::string reason) {
+    int64_t rows = Rows(t.name);
+    std::optional<std::string> rollback;
+    if (rows == 0) {
+      rollback = Terminated(WithName(t.sql, schema_, t.name));
+      for (const Index& ix : live_.indexes)
+        if (EqualsNoCase(ix.table, t.name)) *rollback += Terminated(WithName(ix.sql, schema_, ix.name));
+    }
+    Step* s = simple(Op::kDropTable, "table", t.name, t.name,
+                     fmt::format("DROP TABLE {};\n", Q(t.name)), rollback, std::move(reason));
+    s->destructive = true;
+    s->needs_foreign_keys_off = true;
+    s->est_rows = rows;
+    s->est_ms += static_cast<double>(rows) * kDeleteUsPerRow / 1000.0;
+    s->complexity = rows > 0 ? Complexity::kModerate : Complexity::kSimple;
+    s->warning = rows > 0 ? fmt::format("drops table {} and its {} rows", t.name, rows)
+                          : fmt::format("drops table {} (empty)", t.name);
+  };
+  for (const Table* t : dropped_) drop_table(*t, "not in the desired schema");
+  for (const TablePlan& tp : tables_)
+    if (tp.recreate_virtual) drop_table(*tp.live, "virtual table definition changed");
+
+  // 6: new tables, parents before children.
+  std::vector<const Table*> creates;
+  for (const Table* t : created_) creates.push_back(t);
+  for (const TablePlan& tp : tables_)
+    if (tp.recreate_virtual) creates.push_back(tp.want);
+  std::vector<const Table*> ordered;
+  std::set<const Table*> seen;
+  std::function<void(const Table*)> visit = [&](const Table* t) {
+    if (!seen.insert(t).second) return;
+    for (const ForeignKey& fk : t->foreign_keys)
+      for (const Table* o : creates)
+        if (o != t && Lower(o->name) == fk.table) visit(o);
+    ordered.push_back(t);
+  };
+  for (const Table* t : creates) visit(t);
+  for (const Table* t : ordered) {
+    Step* s = simple(Op::kCreateTable, "table", t->name, t->name,
+                     Terminated(WithName(t->sql, schema_, t->name)),
+                     fmt::format("DROP TABLE {};\n", Q(t->name)), "new table");
+    s->needs_foreign_keys_off = false;
+  }
+  // 7: changes to existing tables.
+  for (TablePlan& tp : tables_) {
+    if (tp.recreate_virtual) continue;
+    if (tp.rebuild) {
+      if (RenamesBeforeRebuild()) EmitColumnRenames(tp);
+      EmitRebuild(tp);
+    } else {
+      EmitAlters(tp);
+    }
+  }
+  // 8-10: indexes, views, triggers from the desired DDL.
+  for (const Index* ix : create_indexes_) {
+    bool existed = live_.FindIndex(ix->name) != nullptr;
+    std::string reason = existed ? "definition changed" : "new index";
+    if (!existed && ix->renamed_from && live_.FindIndex(*ix->renamed_from))
+      reason = fmt::format("renamed from {} (hint)", *ix->renamed_from);
+    Step* s = simple(Op::kCreateIndex, "index", ix->name, ix->table,
+                     Terminated(WithName(ix->sql, schema_, ix->name)),
+                     fmt::format("DROP INDEX {};\n", Q(ix->name)), reason);
+    const Table* live_table = live_.FindTable(ix->table);
+    for (const auto& [from, to] : table_renames_)
+      if (EqualsNoCase(to, ix->table)) live_table = live_.FindTable(from);
+    s->est_rows = live_table ? Rows(live_table->name) : 0;
+    s->est_ms += static_cast<double>(s->est_rows) * kIndexScanUsPerRow / 1000.0;
+    s->complexity = s->est_rows > 0 ? Complexity::kModerate : Complexity::kSimple;
+    if (ix->unique && live_table) {
+      for (const TablePlan& tp : tables_) {
+        if (!EqualsNoCase(tp.want->name, ix->table) || Rows(tp.live->name) == 0) continue;
+        std::vector<std::string> names;
+        for (const IndexKey& k : ix->keys) names.push_back(k.column.empty() ? k.expr : k.column);
+        CountDuplicates(Projection(tp, false), ix->keys, ix->where, ix->table,
+                        fmt::format("UNIQUE index {} ({})", ix->name, Join(names, ", ")),
+                        &s->prechecks);
+        AddPrecheckWarnings(*s);
+      }
+    }
+  }
+  for (const View* v : create_views_) {
+    simple(Op::kCreateView, "view", v->name, "", Terminated(WithName(v->sql, schema_, v->name)),
+           fmt::format("DROP VIEW {};\n", Q(v->name)),
+           live_.FindView(v->name) ? "recreated from the desired schema" : "new view");
+  }
+  for (const Trigger* t : create_triggers_) {
+    simple(Op::kCreateTrigger, "trigger", t->name, t->table,
+           Terminated(WithName(t->sql, schema_, t->name)),
+           fmt::format("DROP TRIGGER {};\n", Q(t->name)),
+           live_.FindTrigger(t->name) ? "recreated from the desired schema" : "new trigger");
+  }
+}
+
+Result<Plan> Planner::Run() {
+  plan_.schema = schema_;
+  Result<int64_t> fk = QueryInt(db_, "PRAGMA foreign_keys", 0);
+  fk_on_ = fk.ok() && *fk != 0;
+  plan_.foreign_keys_on = fk_on_;
+  AM_RETURN_IF_ERROR(MatchTables());
+  for (TablePlan& tp : tables_) DiffTable(tp);
+  PlanDependants();
+  PlanIndexes();
+  EmitAll();
+  SuggestRenames();
+  return std::move(plan_);
+}
+
+}  // namespace
+
+Result<Plan> PlanMigration(sqlite3* db, std::string_view desired_sql, const PlanOptions& options) {
+  AM_ASSIGN_OR_RETURN(DbPtr desired_db, LoadDesiredSchema(desired_sql));
+  AM_ASSIGN_OR_RETURN(Schema want, ReadSchema(desired_db.get(), "main"));
+  AM_ASSIGN_OR_RETURN(Schema live, ReadSchema(db, options.schema));
+  Planner planner(db, live, want, options);
+  return planner.Run();
 }
 
 }  // namespace automigrate

@@ -31,17 +31,21 @@ struct Column {
   std::optional<std::string> renamed_from; // hint from the desired DDL
   bool unique = false;                     // column-level UNIQUE
   bool has_references = false;             // column-level REFERENCES
+  // Planner bookkeeping: the live name this column had before a hinted rename.
+  std::string source_name;
 
   bool generated() const { return hidden == 2 || hidden == 3; }
 };
 
 struct Check {
-  std::string name;  // constraint name or ""
+  std::string column;  // lower-case owner column for a column-level CHECK, "" for table-level
+  std::string name;    // constraint name or ""
   std::string expr;  // verbatim
   std::string norm;
 };
 
 struct ForeignKey {
+  std::string column;  // lower-case owner column for a column-level REFERENCES, "" otherwise
   std::string name;
   std::vector<std::string> from;  // lower case
   std::string table;              // lower case
@@ -87,6 +91,8 @@ struct Table {
   std::vector<Index> constraint_indexes;  // origin "u" and "pk"
   std::optional<std::string> renamed_from;
   std::string virtual_norm;  // normalized CREATE VIRTUAL TABLE text after the name
+  // Planner bookkeeping: the live name before a hinted rename.
+  std::string source_name;
 
   const Column* FindColumn(std::string_view name) const;
   // Rowid alias: the single INTEGER PRIMARY KEY column of a rowid table.
