@@ -97,12 +97,13 @@ std::string Plan::Script() const {
     out += "-- Nothing to do: the database already matches the desired schema.\n";
     return out;
   }
-  bool fk_off = NeedsForeignKeysOff() && foreign_keys_on;
-  if (fk_off) {
-    // PRAGMA foreign_keys is a no-op inside a transaction: it must come before
-    // BEGIN, or DROP TABLE would cascade deletes into child tables.
-    out += "PRAGMA foreign_keys=OFF;\n";
-  }
+  // The script may run on a connection other than the one that planned it, so
+  // foreign keys are switched off whenever a table is dropped or rebuilt,
+  // whatever this connection's setting was. PRAGMA foreign_keys is a no-op
+  // inside a transaction: it must come before BEGIN, or DROP TABLE would
+  // cascade deletes into child tables.
+  bool fk_off = NeedsForeignKeysOff();
+  if (fk_off) out += "PRAGMA foreign_keys=OFF;\n";
   out += "BEGIN IMMEDIATE;\n";
   for (size_t i = 0; i < steps.size(); ++i) {
     const Step& s = steps[i];
@@ -121,7 +122,9 @@ std::string Plan::Script() const {
     out += "DROP TABLE temp._automigrate_fk_guard;\n";
   }
   out += "COMMIT;\n";
-  if (fk_off) out += "PRAGMA foreign_keys=ON;\n";
+  if (fk_off && foreign_keys_on) out += "PRAGMA foreign_keys=ON;\n";
+  if (fk_off && !foreign_keys_on)
+    out += "-- foreign_keys was OFF on the planning connection; turn it back ON here if yours uses it\n";
   return out;
 }
 
