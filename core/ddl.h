@@ -20,7 +20,7 @@
 namespace automigrate::ddl {
 
 enum class TokenKind {
-  kWord,        // bare identifier or keyword: users, SELECT, _x1, $ is not part
+  kWord,        // bare identifier or keyword: users, SELECT, _x1, a$b (a leading $ is a variable)
   kQuotedName,  // "x"  [x]  `x`
   kString,      // 'x'  (SQL string literal)
   kNumber,      // 12  1.5  .5  1e10  0x1F
@@ -64,9 +64,7 @@ std::string Normalize(std::string_view sql);
 // Normalize() applied to one token (used by callers that walk tokens).
 std::string NormalizeToken(const Token& t);
 
-// The text between the outer parentheses of `sql` starting at `open` (which
-// must be a "(" token index into `tokens`), and the index of the matching ")".
-// Returns std::nullopt when unbalanced.
+// A byte range of the parsed input.
 struct Span {
   size_t begin = 0;  // byte offsets into the original input
   size_t end = 0;

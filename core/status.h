@@ -20,7 +20,7 @@ class [[nodiscard]] Status {
 
   static Status Ok() { return {}; }
   static Status Error(std::string message) { return {SQLITE_ERROR, std::move(message)}; }
-  static Status InvalidArgument(std::string message) { return {SQLITE_MISUSE, std::move(message)}; }
+  static Status InvalidArgument(std::string message) { return {SQLITE_ERROR, std::move(message)}; }
   // Reads the extended code and message of the last failed call on `db`.
   static Status FromDb(sqlite3* db, std::string_view context = {});
 

@@ -4,12 +4,18 @@
 #include "ext/functions.h"
 
 #include "ext/guard.h"
+#include "ext/plan_functions.h"
+#include "ext/plan_vtab.h"
 
 namespace automigrate::ext {
 namespace {
 
 // Pure: same result for the same arguments, no side effects, safe anywhere.
 constexpr int kPure = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+// Direct calls only: these read the whole schema and count rows (the planner
+// functions), or write the database or files. A view or trigger inside an
+// untrusted database file must not be able to run them.
+constexpr int kTopLevelOnly = SQLITE_UTF8 | SQLITE_DIRECTONLY;
 
 void VersionFunc(sqlite3_context* ctx, int /*argc*/, sqlite3_value** /*argv*/) noexcept {
   Guard(ctx, [&] { ResultText(ctx, AUTOMIGRATE_VERSION); });
@@ -17,11 +23,19 @@ void VersionFunc(sqlite3_context* ctx, int /*argc*/, sqlite3_value** /*argv*/) n
 
 constexpr FunctionSpec kFunctions[] = {
     {"automigrate_version", 0, kPure, VersionFunc},
+    {"migrate_status", -1, kTopLevelOnly, MigrateStatusFunc},
+    {"migrate_script", -1, kTopLevelOnly, MigrateScriptFunc},
+};
+
+// migrate_plan is DIRECTONLY too: its xConnect calls
+// sqlite3_vtab_config(SQLITE_VTAB_DIRECTONLY).
+constexpr ModuleSpec kModules[] = {
+    {"migrate_plan", &kPlanModule},
 };
 
 }  // namespace
 
 std::span<const FunctionSpec> Functions() { return kFunctions; }
-std::span<const ModuleSpec> Modules() { return {}; }
+std::span<const ModuleSpec> Modules() { return kModules; }
 
 }  // namespace automigrate::ext

@@ -1,0 +1,292 @@
+// ext/options.cc -- the options JSON and the desired-schema argument.
+//
+//   SELECT migrate_status(readfile('schema.sql'), '{"schema": "aux", "column_order": "strict"}');
+//
+// The parser is table-driven: one row per key with the bit that lets a
+// function accept it and the setter that checks its type. nlohmann's
+// non-throwing parse is used, so a bad options text is an ordinary Status.
+#include "ext/options.h"
+
+#include <fmt/format.h>
+
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "core/sqlite_handle.h"
+
+namespace automigrate::ext {
+namespace {
+
+using nlohmann::json;
+
+// A JSON string literal for `s`, for error messages: quotes and control
+// characters in a user's key stay readable and unambiguous.
+std::string Quoted(std::string_view s) {
+  return json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+struct ParseContext {
+  sqlite3* db;
+  std::string_view function;
+};
+
+Status OptionError(const ParseContext& c, std::string_view detail) {
+  return Status::InvalidArgument(fmt::format("{}: options: {}", c.function, detail));
+}
+
+Status TypeError(const ParseContext& c, std::string_view key, std::string_view expected) {
+  return OptionError(c, fmt::format("\"{}\" must be {}", key, expected));
+}
+
+Status SetDryRun(const ParseContext& c, const json& v, Options* o) {
+  if (!v.is_boolean()) return TypeError(c, "dry_run", "a boolean");
+  o->dry_run = v.get<bool>();
+  return Status::Ok();
+}
+
+Status SetAllowDestructive(const ParseContext& c, const json& v, Options* o) {
+  if (!v.is_boolean()) return TypeError(c, "allow_destructive", "a boolean");
+  o->allow_destructive = v.get<bool>();
+  return Status::Ok();
+}
+
+Status SetBackup(const ParseContext& c, const json& v, Options* o) {
+  const std::string* s = v.get_ptr<const std::string*>();
+  if (s && *s == "auto") {
+    o->backup = BackupMode::kAuto;
+  } else if (s && *s == "always") {
+    o->backup = BackupMode::kAlways;
+  } else if (s && *s == "never") {
+    o->backup = BackupMode::kNever;
+  } else {
+    return TypeError(c, "backup", R"(one of "auto", "always", "never")");
+  }
+  return Status::Ok();
+}
+
+// Optional strings take null for "none", so a call can clear a stored default.
+Status SetBackupDir(const ParseContext& c, const json& v, Options* o) {
+  if (v.is_null()) {
+    o->backup_dir.reset();
+    return Status::Ok();
+  }
+  const std::string* s = v.get_ptr<const std::string*>();
+  if (!s) return TypeError(c, "backup_dir", "a string or null");
+  if (s->empty()) return TypeError(c, "backup_dir", "a directory path, not empty");
+  o->backup_dir = *s;
+  return Status::Ok();
+}
+
+Status SetMaxExecutionTime(const ParseContext& c, const json& v, Options* o) {
+  constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  // nlohmann stores non-negative integers as unsigned, negative ones as signed,
+  // and anything with a fraction or exponent as a float: only the first fits.
+  if (!v.is_number_unsigned() || v.get<uint64_t>() > kMax)
+    return TypeError(c, "max_execution_time_ms", "a non-negative integer");
+  o->max_execution_time_ms = static_cast<int64_t>(v.get<uint64_t>());
+  return Status::Ok();
+}
+
+// Checked here, not at apply time: a mistyped hash should say so, not look
+// like a plan that changed since it was reviewed.
+Status SetExpectedPlanHash(const ParseContext& c, const json& v, Options* o) {
+  if (v.is_null()) {
+    o->expected_plan_hash.reset();
+    return Status::Ok();
+  }
+  const std::string* s = v.get_ptr<const std::string*>();
+  if (!s) return TypeError(c, "expected_plan_hash", "a string or null");
+  std::string hex;
+  for (char ch : *s) {
+    if (ch >= 'A' && ch <= 'F') ch = static_cast<char>(ch - 'A' + 'a');
+    if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) break;
+    hex += ch;
+  }
+  if (hex.size() != s->size() || hex.size() != 32)
+    return TypeError(c, "expected_plan_hash",
+                     "the 32-digit hex plan_hash that migrate_status returns");
+  o->expected_plan_hash = std::move(hex);
+  return Status::Ok();
+}
+
+// Whether the names exist is the planner's question (it knows both schemas);
+// here only the shape is checked.
+Status SetRename(const ParseContext& c, const json& v, Options* o) {
+  if (!v.is_object()) return TypeError(c, "rename", R"(an object of "old name": "new name" pairs)");
+  std::map<std::string, std::string> renames;
+  for (const auto& [from, to] : v.items()) {
+    const std::string* name = to.get_ptr<const std::string*>();
+    if (!name)
+      return OptionError(
+          c, fmt::format("\"rename\": the new name for {} must be a string", Quoted(from)));
+    if (from.empty() || name->empty()) return OptionError(c, "\"rename\": names must not be empty");
+    renames.emplace(from, *name);
+  }
+  o->plan.renames = std::move(renames);
+  return Status::Ok();
+}
+
+Status SetColumnOrder(const ParseContext& c, const json& v, Options* o) {
+  const std::string* s = v.get_ptr<const std::string*>();
+  if (s && *s == "ignore") {
+    o->plan.strict_column_order = false;
+  } else if (s && *s == "strict") {
+    o->plan.strict_column_order = true;
+  } else {
+    return TypeError(c, "column_order", R"(one of "ignore", "strict")");
+  }
+  return Status::Ok();
+}
+
+// Stores the name as the connection spells it: SQLite matches schema names
+// without regard to case, and core compares them as plain strings.
+Status SetSchema(const ParseContext& c, const json& v, Options* o) {
+  const std::string* s = v.get_ptr<const std::string*>();
+  if (!s) return TypeError(c, "schema", "a string");
+  Stmt q;
+  if (Status s =
+          q.Prepare(c.db, "SELECT name FROM pragma_database_list WHERE name = ?1 COLLATE NOCASE");
+      !s.ok())
+    return WithFunctionName(c.function, s);
+  q.Bind(1, *s);
+  if (!q.Step()) {
+    AM_RETURN_IF_ERROR(WithFunctionName(c.function, q.status()));
+    return OptionError(c, fmt::format("schema {} is not attached", Quoted(*s)));
+  }
+  o->plan.schema = q.Text(0);
+  return Status::Ok();
+}
+
+using Setter = Status (*)(const ParseContext&, const json&, Options*);
+
+struct OptionSpec {
+  std::string_view name;
+  OptionKey key;
+  Setter set;
+};
+
+// In DESIGN.md's order, which is also OptionsToJson's.
+constexpr OptionSpec kOptionSpecs[] = {
+    {"dry_run", kOptDryRun, SetDryRun},
+    {"allow_destructive", kOptAllowDestructive, SetAllowDestructive},
+    {"backup", kOptBackup, SetBackup},
+    {"backup_dir", kOptBackupDir, SetBackupDir},
+    {"max_execution_time_ms", kOptMaxExecutionTimeMs, SetMaxExecutionTime},
+    {"expected_plan_hash", kOptExpectedPlanHash, SetExpectedPlanHash},
+    {"rename", kOptRename, SetRename},
+    {"column_order", kOptColumnOrder, SetColumnOrder},
+    {"schema", kOptSchema, SetSchema},
+};
+
+const OptionSpec* FindSpec(std::string_view name) {
+  for (const OptionSpec& spec : kOptionSpecs)
+    if (spec.name == name) return &spec;
+  return nullptr;
+}
+
+std::string AcceptedKeys(uint32_t accepted) {
+  std::string out;
+  for (const OptionSpec& spec : kOptionSpecs) {
+    if (!(accepted & spec.key)) continue;
+    if (!out.empty()) out += ", ";
+    out += Quoted(spec.name);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view BackupModeName(BackupMode mode) {
+  switch (mode) {
+    case BackupMode::kAuto: return "auto";
+    case BackupMode::kAlways: return "always";
+    case BackupMode::kNever: return "never";
+  }
+  return "auto";
+}
+
+Result<Options> ParseOptionsJson(sqlite3* db, std::string_view function, std::string_view text,
+                                 const Options& base, uint32_t accepted) {
+  const ParseContext c{db, function};
+  json j = json::parse(text.begin(), text.end(), /*cb=*/nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return OptionError(c, "invalid JSON");
+  if (!j.is_object())
+    return Status::InvalidArgument(fmt::format("{}: options must be a JSON object", function));
+  Options out = base;
+  // Unknown keys first, all of them before any value: a misspelt key is the
+  // likelier mistake, and reporting it beats a type error on its neighbour.
+  for (const auto& [key, value] : j.items()) {
+    const OptionSpec* spec = FindSpec(key);
+    if (!spec) return OptionError(c, fmt::format("unknown key {}", Quoted(key)));
+    if (!(accepted & spec->key))
+      return OptionError(c, fmt::format("{} cannot be used with {}; accepted keys: {}", Quoted(key),
+                                        function, AcceptedKeys(accepted)));
+  }
+  for (const auto& [key, value] : j.items()) AM_RETURN_IF_ERROR(FindSpec(key)->set(c, value, &out));
+  return out;
+}
+
+Result<Options> ParseOptionsArg(sqlite3* db, std::string_view function, sqlite3_value* arg,
+                                const Options& base, uint32_t accepted) {
+  if (!arg) return base;
+  switch (sqlite3_value_type(arg)) {
+    case SQLITE_NULL: return base;
+    case SQLITE_TEXT: {
+      const unsigned char* p = sqlite3_value_text(arg);  // before _bytes: may convert
+      if (!p) return Status(SQLITE_NOMEM, fmt::format("{}: out of memory", function));
+      return ParseOptionsJson(
+          db, function,
+          {reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_value_bytes(arg))}, base,
+          accepted);
+    }
+    default: return Status::InvalidArgument(fmt::format("{}: options must be JSON text", function));
+  }
+}
+
+std::string OptionsToJson(const Options& o) {
+  nlohmann::ordered_json j;
+  j["dry_run"] = o.dry_run;
+  j["allow_destructive"] = o.allow_destructive;
+  j["backup"] = BackupModeName(o.backup);
+  j["backup_dir"] = o.backup_dir ? nlohmann::ordered_json(*o.backup_dir) : nullptr;
+  j["max_execution_time_ms"] = o.max_execution_time_ms;
+  j["expected_plan_hash"] =
+      o.expected_plan_hash ? nlohmann::ordered_json(*o.expected_plan_hash) : nullptr;
+  j["rename"] = nlohmann::ordered_json::object();
+  for (const auto& [from, to] : o.plan.renames) j["rename"][from] = to;
+  j["column_order"] = o.plan.strict_column_order ? "strict" : "ignore";
+  j["schema"] = o.plan.schema;
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+Result<std::string_view> DesiredArg(std::string_view function, sqlite3_value* arg) {
+  const void* p = nullptr;
+  switch (sqlite3_value_type(arg)) {
+    case SQLITE_NULL:
+      return Status::InvalidArgument(fmt::format("{}: desired schema is NULL", function));
+    case SQLITE_TEXT:
+      p = sqlite3_value_text(arg);  // before _bytes: may convert
+      break;
+    case SQLITE_BLOB: p = sqlite3_value_blob(arg); break;
+    default:
+      return Status::InvalidArgument(fmt::format("{}: desired schema must be text", function));
+  }
+  const int n = sqlite3_value_bytes(arg);
+  if (!p && n > 0) return Status(SQLITE_NOMEM, fmt::format("{}: out of memory", function));
+  std::string_view sql(static_cast<const char*>(p), p ? static_cast<size_t>(n) : 0);
+  if (size_t nul = sql.find('\0'); nul != std::string_view::npos)
+    return Status::InvalidArgument(
+        fmt::format("{}: desired schema contains a NUL byte at offset {}", function, nul));
+  if (sql.starts_with("\xEF\xBB\xBF")) sql.remove_prefix(3);
+  return sql;
+}
+
+Status WithFunctionName(std::string_view function, const Status& status) {
+  const std::string& m = status.message();
+  if (status.ok() ||
+      (m.size() > function.size() && m.starts_with(function) && m[function.size()] == ':'))
+    return status;
+  return status.WithPrefix(function);
+}
+
+}  // namespace automigrate::ext
