@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace automigrate {
 
@@ -55,7 +56,7 @@ bool Plan::Destructive() const {
 double Plan::EstMs() const {
   double total = 0;
   for (const Step& s : steps) total += s.est_ms;
-  return total;
+  return std::round(total * 1000.0) / 1000.0;  // a model's figure: no float noise
 }
 
 std::vector<std::string> Plan::AllWarnings() const {

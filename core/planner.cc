@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <set>
@@ -715,9 +716,10 @@ std::string Planner::Projection(const TablePlan& tp, bool fill_defaults) const {
     if (c) {
       expr = QuoteIdent(c->source_name);
       if (fill_defaults && w.not_null && !c->not_null && !IsNullDefault(w.default_sql))
-        expr = fmt::format("coalesce({}, {})", expr, *w.default_sql);
+        expr = fmt::format("coalesce({}, ({}))", expr, *w.default_sql);
     } else {
-      expr = w.default_sql ? *w.default_sql : "NULL";
+      // PRAGMA table_xinfo reports DEFAULT (expr) without its parentheses.
+      expr = w.default_sql ? "(" + *w.default_sql + ")" : "NULL";
     }
     items.push_back(fmt::format("{} AS {}", expr, QuoteIdent(w.name)));
   }
@@ -937,7 +939,7 @@ void Planner::EmitRebuild(TablePlan& tp) {
     std::string expr = QuoteIdent(RenamesBeforeRebuild() ? c->name : c->source_name);
     if (w.not_null && !c->not_null && !IsNullDefault(w.default_sql)) {
       // NULLs would fail the new NOT NULL: they take the column's DEFAULT.
-      expr = fmt::format("coalesce({}, {})", expr, *w.default_sql);
+      expr = fmt::format("coalesce({}, ({}))", expr, *w.default_sql);
       filled_nulls = true;
     }
     std::string from_aff = Affinity(c->type), to_aff = Affinity(w.type);
@@ -964,8 +966,8 @@ void Planner::EmitRebuild(TablePlan& tp) {
   std::vector<std::string> warn;
   if (rows > 0 && (!lost.empty() || rowids_lost)) s.destructive = true;
   if (!lost.empty() && rows > 0) {
-    warn.push_back(fmt::format("drops column{} {} of {} ({} rows)", lost.size() > 1 ? "s" : "",
-                               Join(lost, ", "), want.name, rows));
+    warn.push_back(fmt::format("drops column{} {} of {} ({} row{})", lost.size() > 1 ? "s" : "",
+                               Join(lost, ", "), want.name, rows, rows == 1 ? "" : "s"));
   }
   if (rowids_lost && rows > 0)
     warn.push_back(fmt::format("discards the implicit rowids of {} (WITHOUT ROWID)", want.name));
@@ -1101,8 +1103,8 @@ void Planner::EmitAlters(TablePlan& tp) {
     s.est_rows = Rows(tp.live->name);
     s.destructive = !d->generated();
     if (s.destructive)
-      s.warning = fmt::format("drops column {}.{} and its data ({} rows)", tname, d->name,
-                              s.est_rows);
+      s.warning = fmt::format("drops column {}.{} and its data ({} row{})", tname, d->name,
+                              s.est_rows, s.est_rows == 1 ? "" : "s");
     s.complexity = Complexity::kModerate;
     s.est_ms = kSchemaChangeMs + static_cast<double>(s.est_rows) * kDropColumnUsPerRow / 1000.0;
     plan_.steps.push_back(std::move(s));
@@ -1206,7 +1208,8 @@ void Planner::EmitAll() {
     s->est_rows = rows;
     s->est_ms += static_cast<double>(rows) * kDeleteUsPerRow / 1000.0;
     s->complexity = rows > 0 ? Complexity::kModerate : Complexity::kSimple;
-    s->warning = rows > 0 ? fmt::format("drops table {} and its {} rows", t.name, rows)
+    s->warning = rows > 0 ? fmt::format("drops table {} and its {} row{}", t.name, rows,
+                                        rows == 1 ? "" : "s")
                           : fmt::format("drops table {} (empty)", t.name);
   };
   for (const Table* t : dropped_) drop_table(*t, "not in the desired schema");
@@ -1295,6 +1298,8 @@ Result<Plan> Planner::Run() {
   PlanIndexes();
   EmitAll();
   SuggestRenames();
+  // Estimates are a model, not a measurement: microsecond digits are noise.
+  for (Step& s : plan_.steps) s.est_ms = std::round(s.est_ms * 1000.0) / 1000.0;
   return std::move(plan_);
 }
 

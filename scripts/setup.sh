@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# scripts/setup.sh -- installs the Debian packages the build, the tests and the
+# demo need, and only those that are missing. Safe to run again: when every
+# package is present it does nothing (no apt-get, no network).
+#
+# Usage: ./scripts/setup.sh        (from any directory; root, or a user with sudo)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential     # g++ (C++20), make
+  cmake               # the build (>= 3.20)
+  pkg-config
+  libsqlite3-dev      # sqlite3.h, sqlite3ext.h, libsqlite3 for the tests
+  sqlite3             # the shell: demo, golden tests through the shell
+  sqlite3-tools       # sqldiff, sqlite3_analyzer
+  libxxhash-dev       # XXH3-128 backup checksums
+  xxhash              # xxhsum, to check backups by hand
+  libfmt-dev
+  nlohmann-json3-dev
+  googletest
+  libgtest-dev
+  libyaml-cpp-dev     # test fixtures
+  hyperfine           # benchmarks
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  status="$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)"
+  if [[ "$status" != "installed" ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+SUDO=()
+if [[ "$(id -u)" -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+  else
+    echo "setup: missing packages (${missing[*]}) and not root, no sudo: install them and retry" >&2
+    exit 1
+  fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+  "${missing[@]}"
+echo "setup: done"
