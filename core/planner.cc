@@ -962,12 +962,21 @@ void Planner::EmitRebuild(TablePlan& tp) {
   std::vector<std::string> lost;
   for (const Column* d : tp.dropped)
     if (!d->generated()) lost.push_back(d->name);
+  // A stored column that becomes generated: its values are replaced by computed ones.
+  std::vector<std::string> replaced;
+  for (const ColumnChange& ch : tp.kept)
+    if (!ch.cur->generated() && ch.want->generated()) replaced.push_back(ch.want->name);
   bool rowids_lost = !cur.without_rowid && want.without_rowid && !cur.RowidAlias();
   std::vector<std::string> warn;
   if (rows > 0 && (!lost.empty() || rowids_lost)) s.destructive = true;
   if (!lost.empty() && rows > 0) {
     warn.push_back(fmt::format("drops column{} {} of {} ({} row{})", lost.size() > 1 ? "s" : "",
                                Join(lost, ", "), want.name, rows, rows == 1 ? "" : "s"));
+  }
+  if (!replaced.empty() && rows > 0) {
+    s.destructive = true;
+    warn.push_back(fmt::format("replaces the stored values of {} by computed ones ({} row{})",
+                               Join(replaced, ", "), rows, rows == 1 ? "" : "s"));
   }
   if (rowids_lost && rows > 0)
     warn.push_back(fmt::format("discards the implicit rowids of {} (WITHOUT ROWID)", want.name));
@@ -980,7 +989,7 @@ void Planner::EmitRebuild(TablePlan& tp) {
   s.warning = Join(warn, "; ");
 
   // Rollback: the reverse rebuild, when no data is lost on the way.
-  if (lost.empty() && !rowids_lost && !lossy_type && !filled_nulls) {
+  if (lost.empty() && replaced.empty() && !rowids_lost && !lossy_type && !filled_nulls) {
     // The reverse rebuild restores the live definition as it stands between
     // the rename_column steps and this one; undoing those renames follows.
     Table target = *tp.live;
