@@ -48,6 +48,8 @@ struct Step {
   int64_t est_rows = 0;
   double est_ms = 0;
   bool needs_foreign_keys_off = false;  // DROP TABLE inside: must not cascade
+  // What a destructive step loses, for refusals: "table t (3 rows)", "column t.c".
+  std::vector<std::string> data_loss;
   std::vector<Precheck> prechecks;
 };
 

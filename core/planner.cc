@@ -973,6 +973,10 @@ void Planner::EmitRebuild(TablePlan& tp) {
     warn.push_back(fmt::format("drops column{} {} of {} ({} row{})", lost.size() > 1 ? "s" : "",
                                Join(lost, ", "), want.name, rows, rows == 1 ? "" : "s"));
   }
+  for (const std::string& c : lost) s.data_loss.push_back(fmt::format("column {}.{}", want.name, c));
+  for (const std::string& c : replaced)
+    if (rows > 0) s.data_loss.push_back(fmt::format("values of {}.{}", want.name, c));
+  if (rowids_lost && rows > 0) s.data_loss.push_back(fmt::format("rowids of {}", want.name));
   if (!replaced.empty() && rows > 0) {
     s.destructive = true;
     warn.push_back(fmt::format("replaces the stored values of {} by computed ones ({} row{})",
@@ -1111,6 +1115,7 @@ void Planner::EmitAlters(TablePlan& tp) {
     s.reason = "column not in the desired schema";
     s.est_rows = Rows(tp.live->name);
     s.destructive = !d->generated();
+    if (s.destructive) s.data_loss.push_back(fmt::format("column {}.{}", tname, d->name));
     if (s.destructive)
       s.warning = fmt::format("drops column {}.{} and its data ({} row{})", tname, d->name,
                               s.est_rows, s.est_rows == 1 ? "" : "s");
@@ -1217,6 +1222,7 @@ void Planner::EmitAll() {
     s->est_rows = rows;
     s->est_ms += static_cast<double>(rows) * kDeleteUsPerRow / 1000.0;
     s->complexity = rows > 0 ? Complexity::kModerate : Complexity::kSimple;
+    s->data_loss.push_back(fmt::format("table {} ({} row{})", t.name, rows, rows == 1 ? "" : "s"));
     s->warning = rows > 0 ? fmt::format("drops table {} and its {} row{}", t.name, rows,
                                         rows == 1 ? "" : "s")
                           : fmt::format("drops table {} (empty)", t.name);

@@ -1,0 +1,483 @@
+// core/apply.cc -- the executor behind migrate_apply.
+//
+//   plan (no lock) -- nothing to do? return, writing nothing
+//   refuse what can be refused without writing: stale hash, destructive,
+//     failed data pre-checks
+//   foreign_keys OFF (outside any transaction: inside one it is a no-op)
+//   BEGIN IMMEDIATE (or a SAVEPOINT inside the caller's transaction)
+//   re-plan under the lock; check again
+//   run the steps; foreign_key_check the tables they touched
+//   record the batch; COMMIT          -- or ROLLBACK, then record the failure
+//   foreign_keys restored
+// The time limit runs from taking the lock to the commit; a progress handler
+// interrupts the statement that overruns it.
+#include "core/apply.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/ddl.h"
+#include "core/history.h"
+#include "core/quote.h"
+#include "core/schema.h"
+#include "core/sqlite_handle.h"
+
+namespace automigrate {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double MsSince(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+double Round3(double v) { return static_cast<double>(static_cast<int64_t>(v * 1000.0 + 0.5)) / 1000.0; }
+
+Status Fail(std::string message) { return Status::Error("migrate_apply: " + message); }
+
+std::string Join(const std::vector<std::string>& v, std::string_view sep) {
+  std::string out;
+  for (const std::string& s : v) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+// Refusals that need no write: the reviewed plan moved, data would be lost
+// without permission, or the data breaks a rule the plan tightens.
+Status CheckPlan(const Plan& plan, const ApplyOptions& o) {
+  if (o.expected_plan_hash && *o.expected_plan_hash != plan.Hash()) {
+    return Fail(fmt::format(
+        "the plan differs from the one reviewed (expected_plan_hash {}, the plan is now {}): the "
+        "database or the desired schema changed; review migrate_plan again",
+        *o.expected_plan_hash, plan.Hash()));
+  }
+  if (plan.Destructive() && !o.allow_destructive) {
+    std::vector<std::string> loss;
+    for (const Step& s : plan.steps)
+      if (s.destructive)
+        for (const std::string& l : s.data_loss) loss.push_back(l);
+    return Fail(fmt::format(
+        "the plan loses data: {}; nothing was changed. Review it with migrate_plan, then pass "
+        "{{\"allow_destructive\": true}} (or add rename hints if these are renames)",
+        Join(loss, ", ")));
+  }
+  std::vector<std::string> violations;
+  for (const Step& s : plan.steps) {
+    for (const Precheck& pc : s.prechecks) {
+      if (pc.violations == 0) continue;
+      std::string where = pc.column.empty() ? pc.table : pc.table + "." + pc.column;
+      violations.push_back(fmt::format("{} row{} of {} violate{} {}", pc.violations,
+                                       pc.violations == 1 ? "" : "s", where,
+                                       pc.violations == 1 ? "s" : "", pc.rule));
+    }
+  }
+  if (!violations.empty()) {
+    return Fail(fmt::format("data pre-check failed, nothing was changed: {}. Fix those rows or "
+                            "change the desired schema",
+                            Join(violations, "; ")));
+  }
+  return Status::Ok();
+}
+
+// Restores PRAGMA foreign_keys on every exit path (it must be switched
+// outside a transaction, so after COMMIT/ROLLBACK).
+class ForeignKeysOff {
+ public:
+  ForeignKeysOff() = default;
+  ForeignKeysOff(const ForeignKeysOff&) = delete;
+  ForeignKeysOff& operator=(const ForeignKeysOff&) = delete;
+  Status Enable(sqlite3* db) {
+    db_ = db;
+    AM_RETURN_IF_ERROR(Exec(db, "PRAGMA foreign_keys=OFF"));
+    active_ = true;
+    return Status::Ok();
+  }
+  void Restore() noexcept {
+    if (active_ && sqlite3_get_autocommit(db_)) {
+      (void)Exec(db_, "PRAGMA foreign_keys=ON");
+      active_ = false;
+    }
+  }
+  bool active() const { return active_; }
+  ~ForeignKeysOff() { Restore(); }
+
+ private:
+  sqlite3* db_ = nullptr;
+  bool active_ = false;
+};
+
+// The progress handler that enforces max_execution_time_ms. Removed on every
+// exit path (SQLite keeps one handler per connection).
+class Deadline {
+ public:
+  Deadline(sqlite3* db, int64_t limit_ms) : db_(db) {
+    if (limit_ms <= 0) return;
+    end_ = Clock::now() + std::chrono::milliseconds(limit_ms);
+    sqlite3_progress_handler(db_, 1000, &Deadline::Check, this);
+    installed_ = true;
+  }
+  Deadline(const Deadline&) = delete;
+  Deadline& operator=(const Deadline&) = delete;
+  ~Deadline() { Remove(); }
+  void Remove() noexcept {
+    if (installed_) sqlite3_progress_handler(db_, 0, nullptr, nullptr);
+    installed_ = false;
+  }
+  bool Expired() const { return installed_ && Clock::now() >= end_; }
+  bool fired() const { return fired_; }
+
+ private:
+  static int Check(void* self) noexcept {
+    auto* d = static_cast<Deadline*>(self);
+    if (Clock::now() < d->end_) return 0;
+    d->fired_ = true;
+    return 1;
+  }
+  sqlite3* db_;
+  Clock::time_point end_{};
+  bool installed_ = false;
+  bool fired_ = false;
+};
+
+// BEGIN IMMEDIATE in autocommit mode (takes the write lock now, waiting as
+// long as the connection's busy timeout allows); a SAVEPOINT inside the
+// caller's transaction, which stays open whatever happens here.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db), nested_(!sqlite3_get_autocommit(db)) {}
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction() { Rollback(); }
+
+  Status Begin() {
+    Status s = Exec(db_, nested_ ? "SAVEPOINT automigrate_apply" : "BEGIN IMMEDIATE");
+    if (!s.ok()) return s;
+    open_ = true;
+    return s;
+  }
+  // COMMIT waits for readers to leave (rollback-journal mode) until `deadline`.
+  Status Commit(const Deadline& deadline) {
+    if (nested_) {
+      AM_RETURN_IF_ERROR(Exec(db_, "RELEASE automigrate_apply"));
+      open_ = false;
+      return Status::Ok();
+    }
+    for (;;) {
+      Status s = Exec(db_, "COMMIT");
+      if (s.ok()) {
+        open_ = false;
+        return s;
+      }
+      if ((s.code() & 0xff) != SQLITE_BUSY || deadline.Expired()) return s;
+      sqlite3_sleep(2);
+    }
+  }
+  void Rollback() noexcept {
+    if (!open_) return;
+    open_ = false;
+    if (nested_) {
+      (void)Exec(db_, "ROLLBACK TO automigrate_apply");
+      (void)Exec(db_, "RELEASE automigrate_apply");
+    } else if (!sqlite3_get_autocommit(db_)) {
+      // An interrupt may already have rolled the transaction back.
+      (void)Exec(db_, "ROLLBACK");
+    }
+  }
+  bool nested() const { return nested_; }
+
+ private:
+  sqlite3* db_;
+  bool nested_;
+  bool open_ = false;
+};
+
+// Tables another table's FOREIGN KEY references, in the live schema.
+Result<std::set<std::string>> ReferencedTables(sqlite3* db, std::string_view schema) {
+  Stmt q;
+  AM_RETURN_IF_ERROR(q.Prepare(
+      db, fmt::format("SELECT DISTINCT lower(f.\"table\") FROM {}.sqlite_schema AS m, "
+                      "pragma_foreign_key_list(m.name, ?1) AS f WHERE m.type = 'table' "
+                      "AND lower(f.\"table\") <> lower(m.name)",
+                      QuoteIdent(schema))));
+  q.Bind(1, schema);
+  std::set<std::string> out;
+  while (q.Step()) out.insert(q.Text(0));
+  AM_RETURN_IF_ERROR(q.status());
+  return out;
+}
+
+// foreign_key_check over the tables a rebuild or drop can have broken: the
+// rebuilt tables themselves and every table whose keys point at them.
+Status CheckForeignKeys(sqlite3* db, std::string_view schema, const Plan& plan) {
+  std::set<std::string> touched;
+  for (const Step& s : plan.steps)
+    if (s.needs_foreign_keys_off) touched.insert(ddl::Lower(s.table_name));
+  if (touched.empty()) return Status::Ok();
+  Stmt children;
+  AM_RETURN_IF_ERROR(children.Prepare(
+      db, fmt::format("SELECT m.name, lower(f.\"table\") FROM {}.sqlite_schema AS m, "
+                      "pragma_foreign_key_list(m.name, ?1) AS f WHERE m.type = 'table'",
+                      QuoteIdent(schema))));
+  children.Bind(1, schema);
+  std::set<std::string> check;
+  while (children.Step())
+    if (touched.count(children.Text(1)) || touched.count(ddl::Lower(children.Text(0))))
+      check.insert(children.Text(0));
+  AM_RETURN_IF_ERROR(children.status());
+
+  std::vector<std::string> found;
+  int64_t total = 0;
+  for (const std::string& table : check) {
+    Stmt q;
+    AM_RETURN_IF_ERROR(q.Prepare(
+        db, "SELECT \"table\", rowid, parent FROM pragma_foreign_key_check(?1, ?2)"));
+    q.Bind(1, table);
+    q.Bind(2, schema);
+    while (q.Step()) {
+      ++total;
+      if (found.size() < 5)
+        found.push_back(fmt::format("{} rowid {} -> {}", q.Text(0),
+                                    q.IsNull(1) ? "?" : q.Text(1), q.Text(2)));
+    }
+    AM_RETURN_IF_ERROR(q.status());
+  }
+  if (total == 0) return Status::Ok();
+  return Status(SQLITE_CONSTRAINT_FOREIGNKEY,
+                fmt::format("migrate_apply: foreign key check failed: {} row{} violate{} a "
+                            "FOREIGN KEY ({}{}); the migration was rolled back",
+                            total, total == 1 ? "" : "s", total == 1 ? "s" : "", Join(found, ", "),
+                            total > 5 ? ", ..." : ""));
+}
+
+}  // namespace
+
+std::string ApplyReport::ToJson() const {
+  nlohmann::ordered_json j;  // keys in DESIGN.md's order
+  j["ok"] = ok;
+  j["batch"] = batch ? nlohmann::ordered_json(*batch) : nlohmann::ordered_json(nullptr);
+  j["version"] = version;
+  j["steps"] = steps;
+  j["duration_ms"] = Round3(duration_ms);
+  j["backup"] = backup ? nlohmann::ordered_json(*backup) : nlohmann::ordered_json(nullptr);
+  j["dry_run"] = dry_run;
+  return j.dump();
+}
+
+Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const ApplyOptions& o) {
+  const auto t0 = Clock::now();
+  const std::string& schema = o.plan.schema;
+  const std::string started_at = NowIso8601();
+  ApplyReport report;
+  report.dry_run = o.dry_run;
+  if (o.backup == "always") {
+    return Fail("backups are not available in this version yet; use {\"backup\": \"never\"} or "
+                "\"auto\"");
+  }
+
+  // The start-up path: nothing to do means nothing written, no lock taken.
+  Result<Plan> first = PlanMigration(db, desired_sql, o.plan);
+  if (!first.ok()) return first.status().WithPrefix("migrate_apply");
+  if (first->empty()) {
+    AM_ASSIGN_OR_RETURN(report.version, CurrentVersion(db, schema));
+    report.plan_hash = first->Hash();
+    report.duration_ms = MsSince(t0);
+    return report;
+  }
+  AM_RETURN_IF_ERROR(CheckPlan(*first, o));
+
+  Result<int64_t> fk_setting = QueryInt(db, "PRAGMA foreign_keys", 0);
+  if (!fk_setting.ok()) return fk_setting.status().WithPrefix("migrate_apply");
+  const bool fk_on = *fk_setting != 0;
+  const bool in_caller_tx = !sqlite3_get_autocommit(db);
+  ForeignKeysOff fk_guard;
+
+  if (fk_on && in_caller_tx && first->NeedsForeignKeysOff()) {
+    // PRAGMA foreign_keys cannot change inside a transaction, and with keys
+    // enforced DROP TABLE deletes rows and fires ON DELETE actions in the
+    // tables that reference it.
+    AM_ASSIGN_OR_RETURN(std::set<std::string> referenced, ReferencedTables(db, schema));
+    for (const Step& s : first->steps) {
+      if (!s.needs_foreign_keys_off || !referenced.count(ddl::Lower(s.table_name))) continue;
+      return Fail(fmt::format(
+          "{} {} cannot run inside an open transaction while foreign_keys is ON: other tables "
+          "reference {}, and dropping it would delete or update their rows (PRAGMA foreign_keys "
+          "cannot change inside a transaction). Call migrate_apply outside BEGIN...COMMIT (it "
+          "switches foreign keys off around the migration itself), or set PRAGMA "
+          "foreign_keys=OFF before BEGIN",
+          OpName(s.op), s.table_name, s.table_name));
+    }
+  }
+  if (fk_on && !in_caller_tx && first->NeedsForeignKeysOff()) {
+    AM_RETURN_IF_ERROR(fk_guard.Enable(db).WithPrefix("migrate_apply"));
+  }
+
+  Transaction tx(db);
+  if (Status s = tx.Begin(); !s.ok()) {
+    if ((s.code() & 0xff) == SQLITE_BUSY) {
+      Result<int64_t> timeout = QueryInt(db, "PRAGMA busy_timeout", 0);
+      return Status(s.code(),
+                    fmt::format("migrate_apply: database is locked: another connection holds the "
+                                "write lock (busy timeout {} ms); retry later or raise the busy "
+                                "timeout",
+                                timeout.ok() ? *timeout : 0));
+    }
+    return s.WithPrefix("migrate_apply");
+  }
+  Deadline deadline(db, o.max_execution_time_ms);
+  auto timeout_error = [&]() {
+    return Status(SQLITE_INTERRUPT,
+                  fmt::format("migrate_apply: the migration ran longer than "
+                              "max_execution_time_ms ({} ms) and was rolled back; raise "
+                              "max_execution_time_ms or run it when the database is quieter",
+                              o.max_execution_time_ms));
+  };
+
+  // Re-plan under the lock: another connection may have migrated meanwhile.
+  Result<Plan> planned = PlanMigration(db, desired_sql, o.plan);
+  if (!planned.ok()) {
+    if (deadline.fired()) return timeout_error();
+    return planned.status().WithPrefix("migrate_apply");
+  }
+  Plan plan = std::move(planned).value();
+  if (plan.empty()) {
+    tx.Rollback();
+    AM_ASSIGN_OR_RETURN(report.version, CurrentVersion(db, schema));
+    report.duration_ms = MsSince(t0);
+    return report;
+  }
+  AM_RETURN_IF_ERROR(CheckPlan(plan, o));
+  if (fk_on && plan.NeedsForeignKeysOff() && !fk_guard.active() && !in_caller_tx) {
+    // The plan grew a rebuild while we waited for the lock: foreign keys
+    // must go off first, which needs the transaction closed.
+    return Fail("the database changed while waiting for the lock; call migrate_apply again");
+  }
+  report.plan_hash = plan.Hash();
+
+  // Run the steps.
+  AM_ASSIGN_OR_RETURN(std::string hash_before, SchemaHash(db, schema));
+  std::vector<StepRecord> records;
+  Status failure;
+  size_t failed_at = plan.steps.size();
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    const Step& step = plan.steps[i];
+    StepRecord r;
+    r.step = static_cast<int64_t>(i + 1);
+    r.op = std::string(OpName(step.op));
+    r.object = step.object;
+    r.sql = step.sql;
+    r.rollback_sql = step.rollback_sql;
+    r.started_at = NowIso8601();
+    auto ts = Clock::now();
+    Status s = Exec(db, step.sql);
+    r.duration_ms = MsSince(ts);
+    if (!s.ok()) {
+      failure = deadline.fired() ? timeout_error()
+                                 : Status(s.code(), fmt::format("migrate_apply: step {} ({} {}) "
+                                                                "failed: {}; the migration was "
+                                                                "rolled back",
+                                                                i + 1, OpName(step.op),
+                                                                step.object, s.message()));
+      r.status = "failed";
+      r.error = failure.message();
+      records.push_back(std::move(r));
+      failed_at = i;
+      break;
+    }
+    Result<std::string> h = SchemaHash(db, schema);
+    if (h.ok()) r.schema_hash = *h;
+    r.status = o.dry_run ? "dry_run" : "applied";
+    records.push_back(std::move(r));
+  }
+  if (failure.ok()) {
+    failure = CheckForeignKeys(db, schema, plan);
+    if (!failure.ok() && deadline.fired()) failure = timeout_error();
+  }
+  std::string hash_after = hash_before;
+  if (Result<std::string> h = SchemaHash(db, schema); h.ok()) hash_after = *h;
+
+  BatchRecord batch;
+  batch.started_at = started_at;
+  batch.steps = static_cast<int64_t>(plan.steps.size());
+  batch.plan_hash = plan.Hash();
+  batch.desired_hash = TextHash(desired_sql);
+  batch.schema_hash_before = hash_before;
+
+  if (failure.ok() && !o.dry_run) {
+    AM_ASSIGN_OR_RETURN(int64_t version, CurrentVersion(db, schema));
+    AM_ASSIGN_OR_RETURN(batch.batch, NextBatch(db, schema));
+    batch.version = version + 1;
+    batch.status = "applied";
+    batch.schema_hash_after = hash_after;
+    batch.duration_ms = MsSince(t0);
+    Status recorded = RecordBatch(db, schema, batch, records);
+    if (recorded.ok()) recorded = tx.Commit(deadline);
+    if (recorded.ok()) {
+      deadline.Remove();
+      fk_guard.Restore();
+      report.batch = batch.batch;
+      report.version = *batch.version;
+      report.steps = batch.steps;
+      report.duration_ms = MsSince(t0);
+      return report;
+    }
+    failure = deadline.fired() ? timeout_error() : recorded.WithPrefix("migrate_apply: commit");
+    failed_at = plan.steps.size();
+  }
+
+  // Dry run, or failure: undo everything, then record what happened.
+  tx.Rollback();
+  deadline.Remove();
+  fk_guard.Restore();
+  for (size_t i = records.size(); i < plan.steps.size(); ++i) {
+    const Step& step = plan.steps[i];
+    StepRecord r;
+    r.step = static_cast<int64_t>(i + 1);
+    r.op = std::string(OpName(step.op));
+    r.object = step.object;
+    r.sql = step.sql;
+    r.rollback_sql = step.rollback_sql;
+    r.status = "skipped";
+    r.started_at = NowIso8601();
+    records.push_back(std::move(r));
+  }
+  if (!failure.ok())
+    for (size_t i = 0; i < records.size(); ++i)
+      if (i != failed_at && records[i].status != "skipped") records[i].status = "failed";
+  batch.status = failure.ok() ? "dry_run" : "failed";
+  if (!failure.ok()) batch.error = failure.message();
+  batch.schema_hash_after = hash_before;  // rolled back
+  batch.duration_ms = MsSince(t0);
+
+  // The record is its own small transaction (inside the caller's, if any).
+  Transaction rec(db);
+  Status s = rec.Begin();
+  if (s.ok()) {
+    Result<int64_t> next = NextBatch(db, schema);
+    s = next.status();
+    if (s.ok()) {
+      batch.batch = *next;
+      s = RecordBatch(db, schema, batch, records);
+    }
+    if (s.ok()) s = rec.Commit(Deadline(db, 0));
+  }
+  if (!failure.ok()) {
+    if (!s.ok()) {
+      return Status(failure.code(), failure.message() + fmt::format(
+                                        " (and recording the failure failed: {})", s.message()));
+    }
+    return failure;
+  }
+  if (!s.ok()) return s.WithPrefix("migrate_apply: recording the dry run");
+  AM_ASSIGN_OR_RETURN(report.version, CurrentVersion(db, schema));
+  report.batch = batch.batch;
+  report.steps = batch.steps;
+  report.duration_ms = MsSince(t0);
+  return report;
+}
+
+}  // namespace automigrate

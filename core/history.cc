@@ -1,0 +1,289 @@
+#include "core/history.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <ctime>
+
+#include "core/quote.h"
+#include "core/sqlite_handle.h"
+#include "embedded_sql.h"
+
+namespace automigrate {
+namespace {
+
+std::string Hex128(XXH128_hash_t h) {
+  XXH128_canonical_t canon;
+  XXH128_canonicalFromHash(&canon, h);
+  std::string hex;
+  hex.reserve(32);
+  for (unsigned char b : canon.digest) hex += fmt::format("{:02x}", b);
+  return hex;
+}
+
+std::string T(std::string_view schema, std::string_view table) {
+  return QuoteIdent(schema) + "." + std::string(table);
+}
+
+void BindOpt(Stmt& q, int i, const std::optional<std::string>& v) {
+  if (v)
+    q.Bind(i, *v);
+  else
+    q.BindNull(i);
+}
+void BindOpt(Stmt& q, int i, const std::optional<int64_t>& v) {
+  if (v)
+    q.Bind(i, *v);
+  else
+    q.BindNull(i);
+}
+std::optional<int64_t> OptInt(const Stmt& q, int col) {
+  if (q.IsNull(col)) return std::nullopt;
+  return q.Int(col);
+}
+
+}  // namespace
+
+std::string TextHash(std::string_view text) {
+  return Hex128(XXH3_128bits(text.data(), text.size()));
+}
+
+std::string NowIso8601() {
+  using namespace std::chrono;
+  auto now = system_clock::now();
+  std::time_t secs = system_clock::to_time_t(now);
+  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+}
+
+Status EnsureHistoryTables(sqlite3* db, std::string_view schema) {
+  std::string sql(kHistorySchemaSql);
+  std::string quoted = QuoteIdent(schema);
+  for (size_t pos = 0; (pos = sql.find("$S", pos)) != std::string::npos; pos += quoted.size())
+    sql.replace(pos, 2, quoted);
+  return Exec(db, sql);
+}
+
+Result<bool> HistoryTablesExist(sqlite3* db, std::string_view schema) {
+  Stmt q;
+  AM_RETURN_IF_ERROR(q.Prepare(
+      db, fmt::format("SELECT count(*) FROM {}.sqlite_schema WHERE type = 'table' AND name IN "
+                      "('_automigrate_batches', '_automigrate_history')",
+                      QuoteIdent(schema))));
+  int64_t n = q.Step() ? q.Int(0) : 0;
+  AM_RETURN_IF_ERROR(q.status());
+  return n == 2;
+}
+
+Result<int64_t> CurrentVersion(sqlite3* db, std::string_view schema) {
+  AM_ASSIGN_OR_RETURN(bool exists, HistoryTablesExist(db, schema));
+  if (!exists) return int64_t{0};
+  return QueryInt(db, fmt::format("SELECT max(version) FROM {}", T(schema, "_automigrate_batches")),
+                  0);
+}
+
+Result<int64_t> NextBatch(sqlite3* db, std::string_view schema) {
+  AM_ASSIGN_OR_RETURN(bool exists, HistoryTablesExist(db, schema));
+  if (!exists) return int64_t{1};
+  AM_ASSIGN_OR_RETURN(int64_t last,
+                      QueryInt(db, fmt::format("SELECT max(batch) FROM {}",
+                                               T(schema, "_automigrate_batches")),
+                               0));
+  return last + 1;
+}
+
+Status RecordBatch(sqlite3* db, std::string_view schema, const BatchRecord& b,
+                   const std::vector<StepRecord>& steps) {
+  AM_RETURN_IF_ERROR(EnsureHistoryTables(db, schema));
+  Stmt q;
+  AM_RETURN_IF_ERROR(q.Prepare(
+      db, fmt::format("INSERT INTO {} (batch, version, status, started_at, duration_ms, steps, "
+                      "backup_id, reverts, error, plan_hash, desired_hash, schema_hash_before, "
+                      "schema_hash_after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                      "?12, ?13)",
+                      T(schema, "_automigrate_batches"))));
+  q.Bind(1, b.batch);
+  BindOpt(q, 2, b.version);
+  q.Bind(3, b.status);
+  q.Bind(4, b.started_at);
+  sqlite3_bind_double(q.get(), 5, b.duration_ms);
+  q.Bind(6, b.steps);
+  BindOpt(q, 7, b.backup_id);
+  BindOpt(q, 8, b.reverts);
+  BindOpt(q, 9, b.error);
+  q.Bind(10, b.plan_hash);
+  BindOpt(q, 11, b.desired_hash);
+  q.Bind(12, b.schema_hash_before);
+  q.Bind(13, b.schema_hash_after);
+  AM_RETURN_IF_ERROR(q.Run());
+
+  Stmt s;
+  AM_RETURN_IF_ERROR(s.Prepare(
+      db, fmt::format("INSERT INTO {} (batch, step, op, object, sql, rollback_sql, status, error, "
+                      "schema_hash, started_at, duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                      "?8, ?9, ?10, ?11)",
+                      T(schema, "_automigrate_history"))));
+  for (const StepRecord& r : steps) {
+    s.Reset();
+    s.Bind(1, b.batch);
+    s.Bind(2, r.step);
+    s.Bind(3, r.op);
+    s.Bind(4, r.object);
+    s.Bind(5, r.sql);
+    BindOpt(s, 6, r.rollback_sql);
+    s.Bind(7, r.status);
+    BindOpt(s, 8, r.error);
+    BindOpt(s, 9, r.schema_hash);
+    s.Bind(10, r.started_at);
+    sqlite3_bind_double(s.get(), 11, r.duration_ms);
+    AM_RETURN_IF_ERROR(s.Run());
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<BatchRecord>> ReadBatches(sqlite3* db, std::string_view schema,
+                                             std::optional<int64_t> batch) {
+  std::vector<BatchRecord> out;
+  AM_ASSIGN_OR_RETURN(bool exists, HistoryTablesExist(db, schema));
+  if (!exists) return out;
+  Stmt q;
+  AM_RETURN_IF_ERROR(q.Prepare(
+      db,
+      fmt::format(
+          "SELECT b.batch, b.version, b.status, b.started_at, b.duration_ms, b.steps, "
+          "b.backup_id, b.reverts, b.error, b.plan_hash, b.desired_hash, b.schema_hash_before, "
+          "b.schema_hash_after, "
+          "NOT EXISTS (SELECT 1 FROM {1} h WHERE h.batch = b.batch AND h.rollback_sql IS NULL) "
+          "FROM {0} b WHERE ?1 IS NULL OR b.batch = ?1 ORDER BY b.batch",
+          T(schema, "_automigrate_batches"), T(schema, "_automigrate_history"))));
+  BindOpt(q, 1, batch);
+  while (q.Step()) {
+    BatchRecord b;
+    b.batch = q.Int(0);
+    b.version = OptInt(q, 1);
+    b.status = q.Text(2);
+    b.started_at = q.Text(3);
+    b.duration_ms = q.Double(4);
+    b.steps = q.Int(5);
+    b.backup_id = OptInt(q, 6);
+    b.reverts = OptInt(q, 7);
+    b.error = q.OptText(8);
+    b.plan_hash = q.Text(9);
+    b.desired_hash = q.OptText(10);
+    b.schema_hash_before = q.Text(11);
+    b.schema_hash_after = q.Text(12);
+    bool candidate = b.status == "applied";
+    b.rollback_sql_possible = candidate && q.Int(13) != 0;
+    b.rollback_backup_possible = candidate && b.backup_id.has_value();
+    out.push_back(std::move(b));
+  }
+  AM_RETURN_IF_ERROR(q.status());
+  return out;
+}
+
+Result<std::vector<StepRecord>> ReadSteps(sqlite3* db, std::string_view schema,
+                                          std::optional<int64_t> batch) {
+  std::vector<StepRecord> out;
+  AM_ASSIGN_OR_RETURN(bool exists, HistoryTablesExist(db, schema));
+  if (!exists) return out;
+  Stmt q;
+  AM_RETURN_IF_ERROR(q.Prepare(
+      db, fmt::format("SELECT h.id, h.batch, h.step, b.version, h.op, h.object, h.sql, "
+                      "h.rollback_sql, h.status, h.error, h.schema_hash, h.started_at, "
+                      "h.duration_ms, b.backup_id FROM {0} h LEFT JOIN {1} b ON b.batch = h.batch "
+                      "WHERE ?1 IS NULL OR h.batch = ?1 ORDER BY h.batch, h.step, h.id",
+                      T(schema, "_automigrate_history"), T(schema, "_automigrate_batches"))));
+  BindOpt(q, 1, batch);
+  while (q.Step()) {
+    StepRecord r;
+    r.id = q.Int(0);
+    r.batch = q.Int(1);
+    r.step = q.Int(2);
+    r.version = OptInt(q, 3);
+    r.op = q.Text(4);
+    r.object = q.Text(5);
+    r.sql = q.Text(6);
+    r.rollback_sql = q.OptText(7);
+    r.status = q.Text(8);
+    r.error = q.OptText(9);
+    r.schema_hash = q.OptText(10);
+    r.started_at = q.Text(11);
+    r.duration_ms = q.Double(12);
+    r.backup_id = OptInt(q, 13);
+    out.push_back(std::move(r));
+  }
+  AM_RETURN_IF_ERROR(q.status());
+  return out;
+}
+
+Result<std::string> SchemaHash(sqlite3* db, std::string_view schema) {
+  Stmt q;
+  AM_RETURN_IF_ERROR(q.Prepare(
+      db, fmt::format("SELECT type, name, tbl_name, sql FROM {}.sqlite_schema "
+                      "WHERE name NOT LIKE '\\_automigrate\\_%' ESCAPE '\\' "
+                      "AND tbl_name NOT LIKE '\\_automigrate\\_%' ESCAPE '\\' ORDER BY name, type",
+                      QuoteIdent(schema))));
+  XXH3_state_t state;
+  XXH3_INITSTATE(&state);
+  XXH3_128bits_reset(&state);
+  while (q.Step()) {
+    for (int i = 0; i < 4; ++i) {
+      std::string v = q.Text(i);
+      uint64_t n = q.IsNull(i) ? UINT64_MAX : v.size();  // NULL differs from ''
+      XXH3_128bits_update(&state, &n, sizeof n);
+      XXH3_128bits_update(&state, v.data(), v.size());
+    }
+  }
+  AM_RETURN_IF_ERROR(q.status());
+  return Hex128(XXH3_128bits_digest(&state));
+}
+
+Result<std::string> LoadConfigJson(sqlite3* db, std::string_view schema) {
+  Stmt exists;
+  AM_RETURN_IF_ERROR(exists.Prepare(
+      db, fmt::format("SELECT 1 FROM {}.sqlite_schema WHERE type = 'table' AND name = "
+                      "'_automigrate_config'",
+                      QuoteIdent(schema))));
+  bool has = exists.Step();
+  AM_RETURN_IF_ERROR(exists.status());
+  if (!has) return std::string("{}");
+  Stmt q;
+  AM_RETURN_IF_ERROR(q.Prepare(
+      db, fmt::format("SELECT json_group_object(key, json(value)) FROM {}",
+                      T(schema, "_automigrate_config"))));
+  std::string out = q.Step() && !q.IsNull(0) ? q.Text(0) : "{}";
+  AM_RETURN_IF_ERROR(q.status());
+  return out;
+}
+
+Status StoreConfigJson(sqlite3* db, std::string_view schema, std::string_view json_object) {
+  // A savepoint works both in autocommit mode and inside a caller's BEGIN.
+  AM_RETURN_IF_ERROR(Exec(db, "SAVEPOINT automigrate_configure"));
+  auto body = [&]() -> Status {
+    AM_RETURN_IF_ERROR(EnsureHistoryTables(db, schema));
+    AM_RETURN_IF_ERROR(Exec(db, fmt::format("DELETE FROM {}", T(schema, "_automigrate_config"))));
+    Stmt q;
+    AM_RETURN_IF_ERROR(q.Prepare(
+        db, fmt::format("INSERT INTO {} (key, value) SELECT key, CASE type WHEN 'text' THEN "
+                        "json_quote(value) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null' "
+                        "ELSE json(value) END FROM json_each(?1)",
+                        T(schema, "_automigrate_config"))));
+    q.Bind(1, json_object);
+    return q.Run();
+  };
+  Status s = body();
+  if (!s.ok()) {
+    (void)Exec(db, "ROLLBACK TO automigrate_configure");
+    (void)Exec(db, "RELEASE automigrate_configure");
+    return s;
+  }
+  return Exec(db, "RELEASE automigrate_configure");
+}
+
+}  // namespace automigrate

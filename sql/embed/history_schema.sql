@@ -1,0 +1,37 @@
+-- The extension's own tables, created on the first applied, failed or dry-run
+-- batch (never on a no-op apply). "$S" is replaced by the quoted schema name.
+-- They are internal (_automigrate_%): never diffed, never dropped by a plan.
+CREATE TABLE IF NOT EXISTS $S._automigrate_batches(
+  batch INTEGER PRIMARY KEY,
+  version INTEGER,             -- per-database version after this batch; NULL unless applied/rolled back
+  status TEXT NOT NULL CHECK (status IN ('applied', 'failed', 'dry_run', 'rolled_back')),
+  started_at TEXT NOT NULL,    -- UTC, ISO-8601 with milliseconds
+  duration_ms REAL NOT NULL,
+  steps INTEGER NOT NULL,
+  backup_id INTEGER,
+  reverts INTEGER,             -- the batch a rollback batch undid
+  error TEXT,
+  plan_hash TEXT NOT NULL,
+  desired_hash TEXT,           -- XXH3-128 of the desired DDL text
+  schema_hash_before TEXT NOT NULL,
+  schema_hash_after TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS $S._automigrate_history(
+  id INTEGER PRIMARY KEY,
+  batch INTEGER NOT NULL,
+  step INTEGER NOT NULL,
+  op TEXT NOT NULL,
+  object TEXT NOT NULL,
+  sql TEXT NOT NULL,
+  rollback_sql TEXT,
+  status TEXT NOT NULL CHECK (status IN ('applied', 'failed', 'dry_run', 'rolled_back', 'skipped')),
+  error TEXT,
+  schema_hash TEXT,            -- of the schema after this step (NULL if it did not run)
+  started_at TEXT NOT NULL,
+  duration_ms REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS $S._automigrate_history_batch ON _automigrate_history(batch, step);
+CREATE TABLE IF NOT EXISTS $S._automigrate_config(
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL          -- JSON value
+) WITHOUT ROWID;
