@@ -104,6 +104,10 @@ Result<DbPtr> LoadDesiredSchema(std::string_view ddl_text) {
     StmtPtr stmt(raw);
     std::string_view stmt_text(start, static_cast<size_t>(tail - start));
     if (rc != SQLITE_OK) {
+      // SQLite stops at the error: name the whole statement (up to its ";").
+      auto semi = std::find_if(head.begin(), head.end(),
+                               [](const ddl::Token& t) { return t.IsPunct(";"); });
+      stmt_text = semi == head.end() ? rest.substr(0, 4096) : rest.substr(0, semi->offset + 1);
       ++n;
       std::string msg = sqlite3_errmsg(db.get());
       if (rc == SQLITE_AUTH || msg == "not authorized")
@@ -115,7 +119,12 @@ Result<DbPtr> LoadDesiredSchema(std::string_view ddl_text) {
     if (!stmt) break;  // only whitespace/comments left
     ++n;
     std::vector<ddl::Token> toks = ddl::Tokenize(stmt_text);
-    if (toks.empty() || !toks[0].Is("CREATE")) {
+    // CREATE TABLE ... AS SELECT runs a query and takes its column types from
+    // expression affinity: not a schema definition.
+    std::optional<ddl::CreateTableDef> ctas;
+    if (toks.size() > 1 && toks[0].Is("CREATE") && toks[1].Is("TABLE"))
+      ctas = ddl::ParseCreateTable(stmt_text);
+    if (toks.empty() || !toks[0].Is("CREATE") || (ctas && ctas->as_select)) {
       return Status(SQLITE_ERROR,
                     fmt::format("desired schema: statement {} ({}): only CREATE TABLE, CREATE "
                                 "INDEX, CREATE VIEW, CREATE TRIGGER and CREATE VIRTUAL TABLE are "

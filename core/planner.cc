@@ -120,6 +120,23 @@ bool IsConstantDefault(std::string_view expr) {
 
 bool IsNullDefault(const std::optional<std::string>& d) { return !d || NormExpr(*d) == "null"; }
 
+// `v` as the new column's affinity will store it (datatype3.html 3.0), for
+// pre-checks that must see the values the copy produces: text that reads as a
+// number becomes that number under a numeric affinity, numbers become text
+// under TEXT. An approximation of SQLite's own conversion (odd spellings such
+// as '1-2' are misjudged); the apply itself still runs the real rules.
+std::string AffinityConverted(const std::string& v, const std::string& from, const std::string& to) {
+  if (from == to || to == "BLOB") return v;
+  if (to == "TEXT")
+    return fmt::format("CASE WHEN typeof({0}) IN ('integer', 'real') THEN CAST({0} AS TEXT) "
+                       "ELSE {0} END",
+                       v);
+  return fmt::format(
+      "CASE WHEN typeof({0}) = 'text' AND trim({0}) GLOB '*[0-9]*' AND NOT trim({0}) GLOB "
+      "'*[^0-9.eE+-]*' THEN CAST(trim({0}) AS {1}) ELSE {0} END",
+      v, to == "REAL" ? "REAL" : "NUMERIC");
+}
+
 bool Mentions(std::string_view sql, std::string_view ident) {
   return ddl::Identifiers(sql).count(Lower(ident)) > 0;
 }
@@ -145,6 +162,10 @@ std::string WithName(std::string_view create_sql, std::string_view schema, std::
 std::string Terminated(std::string_view sql) {
   std::string s(sql);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\t')) s.pop_back();
+  // SQLite keeps a trailing comment in the stored text of views and
+  // triggers: a ";" after "-- note" would be part of the comment.
+  std::vector<ddl::Token> toks = ddl::Tokenize(s, /*keep_comments=*/true);
+  if (!toks.empty() && toks.back().kind == ddl::TokenKind::kComment) return s + "\n;\n";
   if (s.empty() || s.back() != ';') s += ';';
   return s + "\n";
 }
@@ -264,10 +285,18 @@ Status Planner::MatchTables() {
   std::set<const Table*> matched_live;
   for (const Table& w : want_.tables) {
     const Table* l = live_.FindTable(w.name);
+    std::optional<std::string> from = w.renamed_from;
+    for (const auto& [k, v] : opt_.renames)
+      if (k.find('.') == std::string::npos && EqualsNoCase(v, w.name)) from = k;
+    // A hint whose target exists and whose source is gone was applied
+    // already: silent. Both still there is ambiguous: say the hint is unused.
+    if (l && from && live_.FindTable(*from) && !want_.FindTable(*from)) {
+      plan_.warnings.push_back(fmt::format(
+          "rename hint for table {} ignored: the database has both {} and {}; {} is kept and {} "
+          "is dropped",
+          w.name, w.name, *from, w.name, *from));
+    }
     if (!l) {
-      std::optional<std::string> from = w.renamed_from;
-      for (const auto& [k, v] : opt_.renames)
-        if (k.find('.') == std::string::npos && EqualsNoCase(v, w.name)) from = k;
       if (from) {
         const Table* old = live_.FindTable(*from);
         if (!old) {
@@ -309,7 +338,6 @@ void Planner::MatchColumns(TablePlan& tp) {
   for (Column& c : tp.cur.columns) c.source_name = c.name;
   if (tp.want->is_virtual || tp.live->is_virtual) return;
   for (const Column& w : tp.want->columns) {
-    if (tp.live->FindColumn(w.name)) continue;
     std::optional<std::string> from = w.renamed_from;
     for (const auto& [k, v] : opt_.renames) {
       size_t dot = k.find('.');
@@ -318,6 +346,14 @@ void Planner::MatchColumns(TablePlan& tp) {
         from = k.substr(dot + 1);
     }
     if (!from) continue;
+    if (tp.live->FindColumn(w.name)) {
+      if (tp.live->FindColumn(*from) && !tp.want->FindColumn(*from))
+        plan_.warnings.push_back(fmt::format(
+            "rename hint for column {}.{} ignored: the table has both {} and {}; {} is kept and "
+            "{} is dropped",
+            tp.want->name, w.name, w.name, *from, w.name, *from));
+      continue;
+    }
     const Column* old = tp.live->FindColumn(*from);
     if (!old) {
       plan_.warnings.push_back(fmt::format(
@@ -376,7 +412,10 @@ void Planner::ApplyRenamesToModel() {
       for (Index& ix : tp.cur.constraint_indexes)
         for (IndexKey& k : ix.keys)
           if (k.column == Lower(from)) k.column = Lower(to);
-      rename_fk_targets(tp.cur.name, tp.cur.name, from, to);
+      // Only SQLite's RENAME COLUMN repoints child keys; without it (older
+      // SQLite: the rename is folded into a rebuild) the children differ
+      // from the desired schema and are rebuilt too.
+      if (version_ >= kRenameColumnVersion) rename_fk_targets(tp.cur.name, tp.cur.name, from, to);
     }
   }
 }
@@ -394,8 +433,10 @@ std::optional<std::string> Planner::CannotAdd(const TablePlan& tp, const Column&
   if (c.default_sql && !IsConstantDefault(*c.default_sql)) return "its DEFAULT is not constant";
   if (c.not_null && !c.generated() && IsNullDefault(c.default_sql))
     return "it is NOT NULL without a non-NULL DEFAULT";
-  if (c.has_references && fk_on_ && !IsNullDefault(c.default_sql))
-    return "it has a REFERENCES clause and a non-NULL DEFAULT while foreign keys are on";
+  // SQLite refuses this only while foreign keys are on, but the plan must not
+  // depend on the planning connection's setting (the script may run elsewhere).
+  if (c.has_references && !IsNullDefault(c.default_sql))
+    return "it has a REFERENCES clause and a non-NULL DEFAULT";
   for (const ForeignKey& fk : tp.want->foreign_keys)
     if (fk.column.empty() && std::count(fk.from.begin(), fk.from.end(), Lower(c.name)))
       return "it is part of a table-level FOREIGN KEY";
@@ -485,7 +526,7 @@ void Planner::DiffTable(TablePlan& tp) {
   auto checks_of = [](const Table& t, const std::set<std::string>& skip) {
     std::multiset<std::string> out;
     for (const Check& ck : t.checks)
-      if (!skip.count(ck.column)) out.insert(ck.name + "|" + ck.norm);
+      if (!skip.count(ck.column)) out.insert(ck.name + "|" + NormExpr(ck.expr));
     return out;
   };
   if (checks_of(cur, droppable) != checks_of(want, addable)) why("CHECK constraints");
@@ -714,7 +755,7 @@ std::string Planner::Projection(const TablePlan& tp, bool fill_defaults) const {
     const Column* c = tp.cur.FindColumn(w.name);
     std::string expr;
     if (c) {
-      expr = QuoteIdent(c->source_name);
+      expr = AffinityConverted(QuoteIdent(c->source_name), Affinity(c->type), Affinity(w.type));
       if (fill_defaults && w.not_null && !c->not_null && !IsNullDefault(w.default_sql))
         expr = fmt::format("coalesce({}, ({}))", expr, *w.default_sql);
     } else {
@@ -724,8 +765,16 @@ std::string Planner::Projection(const TablePlan& tp, bool fill_defaults) const {
     items.push_back(fmt::format("{} AS {}", expr, QuoteIdent(w.name)));
   }
   if (items.empty()) items.push_back("NULL AS _automigrate_none");
-  return fmt::format("(SELECT {} FROM {}) AS {}", Join(items, ", "), Q(tp.live->name),
-                     QuoteIdent(tp.want->name));
+  std::string inner = fmt::format("SELECT {} FROM {}", Join(items, ", "), Q(tp.live->name));
+  // Generated columns are computed over the stored ones, as the new table will.
+  std::vector<std::string> generated;
+  for (const Column& w : tp.want->columns)
+    if (w.generated() && w.generated_expr)
+      generated.push_back(fmt::format("({}) AS {}", *w.generated_expr, QuoteIdent(w.name)));
+  if (!generated.empty())
+    inner = fmt::format("SELECT *, {} FROM ({}) AS {}", Join(generated, ", "), inner,
+                        QuoteIdent(tp.want->name));
+  return fmt::format("({}) AS {}", inner, QuoteIdent(tp.want->name));
 }
 
 void Planner::Count(const std::string& sql, Precheck pc, std::vector<Precheck>* out) {
@@ -811,9 +860,9 @@ void Planner::AddPrechecks(const TablePlan& tp, bool fill_defaults, bool with_un
     }
   }
   std::multiset<std::string> old_checks;
-  for (const Check& ck : cur.checks) old_checks.insert(ck.norm);
+  for (const Check& ck : cur.checks) old_checks.insert(NormExpr(ck.expr));
   for (const Check& ck : want.checks) {
-    if (old_checks.count(ck.norm)) continue;
+    if (old_checks.count(NormExpr(ck.expr))) continue;
     Count(fmt::format("SELECT count(*) FROM {} WHERE NOT ({})", from, ck.expr),
           {tname, ck.column, fmt::format("CHECK ({})", ck.expr)}, out);
   }
@@ -837,6 +886,10 @@ void Planner::AddPrechecks(const TablePlan& tp, bool fill_defaults, bool with_un
     IndexKey k;
     k.column = Lower(alias->name);
     duplicates({k}, std::nullopt, fmt::format("PRIMARY KEY ({})", alias->name));
+    // A rowid alias holds integers only: anything else is "datatype mismatch".
+    Count(fmt::format("SELECT count(*) FROM {} WHERE typeof({}) NOT IN ('integer', 'null')", from,
+                      QuoteIdent(alias->name)),
+          {tname, alias->name, "INTEGER PRIMARY KEY (integer values only)"}, out);
   }
   // Explicit UNIQUE indexes the rebuild creates (existing ones already hold).
   for (const Index& ix : want_.indexes) {
@@ -870,9 +923,14 @@ void Planner::AddPrechecks(const TablePlan& tp, bool fill_defaults, bool with_un
     const Table* parent_want = want_.FindTable(fk.table);
     std::string parent_live;
     std::vector<std::string> to = fk.to;
-    if (to.empty() && parent_want)
+    if (to.empty() && parent_want) {
+      // The parent's PRIMARY KEY in key order, not declaration order.
+      std::vector<std::pair<int, std::string>> pk;
       for (const Column& pc : parent_want->columns)
-        if (pc.pk > 0) to.push_back(Lower(pc.name));
+        if (pc.pk > 0) pk.push_back({pc.pk, Lower(pc.name)});
+      std::sort(pk.begin(), pk.end());
+      for (const auto& [pos, name] : pk) to.push_back(name);
+    }
     std::vector<std::string> match;
     for (const TablePlan& p : tables_) {
       if (!EqualsNoCase(p.want->name, fk.table)) continue;
