@@ -290,11 +290,11 @@ Status Planner::MatchTables() {
       if (k.find('.') == std::string::npos && EqualsNoCase(v, w.name)) from = k;
     // A hint whose target exists and whose source is gone was applied
     // already: silent. Both still there is ambiguous: say the hint is unused.
-    if (l && from && live_.FindTable(*from) && !want_.FindTable(*from)) {
+    if (l && from && live_.FindTable(*from) && !EqualsNoCase(*from, w.name)) {
       plan_.warnings.push_back(fmt::format(
-          "rename hint for table {} ignored: the database has both {} and {}; {} is kept and {} "
-          "is dropped",
-          w.name, w.name, *from, w.name, *from));
+          "rename hint for table {} ignored: the database already has both {} and {} (swapping "
+          "names needs two migrations: rename one to a free name first)",
+          w.name, w.name, *from));
     }
     if (!l) {
       if (from) {
@@ -347,11 +347,11 @@ void Planner::MatchColumns(TablePlan& tp) {
     }
     if (!from) continue;
     if (tp.live->FindColumn(w.name)) {
-      if (tp.live->FindColumn(*from) && !tp.want->FindColumn(*from))
+      if (tp.live->FindColumn(*from) && !EqualsNoCase(*from, w.name))
         plan_.warnings.push_back(fmt::format(
-            "rename hint for column {}.{} ignored: the table has both {} and {}; {} is kept and "
-            "{} is dropped",
-            tp.want->name, w.name, w.name, *from, w.name, *from));
+            "rename hint for column {}.{} ignored: the table already has both {} and {} (swapping "
+            "names needs two migrations: rename one to a free name first)",
+            tp.want->name, w.name, w.name, *from));
       continue;
     }
     const Column* old = tp.live->FindColumn(*from);
