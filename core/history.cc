@@ -160,9 +160,11 @@ Result<std::vector<BatchRecord>> ReadBatches(sqlite3* db, std::string_view schem
           "b.backup_id, b.reverts, b.error, b.plan_hash, b.desired_hash, b.schema_hash_before, "
           "b.schema_hash_after, "
           "NOT EXISTS (SELECT 1 FROM {1} h WHERE h.batch = b.batch AND h.rollback_sql IS NULL) "
-          "FROM {0} b WHERE ?1 IS NULL OR b.batch = ?1 ORDER BY b.batch",
-          T(schema, "_automigrate_batches"), T(schema, "_automigrate_history"))));
-  BindOpt(q, 1, batch);
+          "FROM {0} b {2} ORDER BY b.batch",
+          T(schema, "_automigrate_batches"), T(schema, "_automigrate_history"),
+          // Two shapes, so a batch filter is a primary-key lookup, not a scan.
+          batch ? "WHERE b.batch = ?1" : "")));
+  if (batch) q.Bind(1, *batch);
   while (q.Step()) {
     BatchRecord b;
     b.batch = q.Int(0);
@@ -197,9 +199,10 @@ Result<std::vector<StepRecord>> ReadSteps(sqlite3* db, std::string_view schema,
       db, fmt::format("SELECT h.id, h.batch, h.step, b.version, h.op, h.object, h.sql, "
                       "h.rollback_sql, h.status, h.error, h.schema_hash, h.started_at, "
                       "h.duration_ms, b.backup_id FROM {0} h LEFT JOIN {1} b ON b.batch = h.batch "
-                      "WHERE ?1 IS NULL OR h.batch = ?1 ORDER BY h.batch, h.step, h.id",
-                      T(schema, "_automigrate_history"), T(schema, "_automigrate_batches"))));
-  BindOpt(q, 1, batch);
+                      "{2} ORDER BY h.batch, h.step, h.id",
+                      T(schema, "_automigrate_history"), T(schema, "_automigrate_batches"),
+                      batch ? "WHERE h.batch = ?1" : "")));
+  if (batch) q.Bind(1, *batch);
   while (q.Step()) {
     StepRecord r;
     r.id = q.Int(0);

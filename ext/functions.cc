@@ -3,9 +3,12 @@
 //   SELECT automigrate_version();   -- '0.1.0'
 #include "ext/functions.h"
 
+#include "ext/apply_functions.h"
 #include "ext/guard.h"
+#include "ext/history_vtab.h"
 #include "ext/plan_functions.h"
 #include "ext/plan_vtab.h"
+#include "ext/stats_function.h"
 
 namespace automigrate::ext {
 namespace {
@@ -25,12 +28,18 @@ constexpr FunctionSpec kFunctions[] = {
     {"automigrate_version", 0, kPure, VersionFunc},
     {"migrate_status", -1, kTopLevelOnly, MigrateStatusFunc},
     {"migrate_script", -1, kTopLevelOnly, MigrateScriptFunc},
+    {"migrate_apply", -1, kTopLevelOnly, MigrateApplyFunc},
+    {"migrate_configure", -1, kTopLevelOnly, MigrateConfigureFunc},
+    // Reads the history, like migration_batches (DIRECTONLY below).
+    {"migrate_stats", -1, kTopLevelOnly, MigrateStatsFunc},
 };
 
-// migrate_plan is DIRECTONLY too: its xConnect calls
+// The modules are DIRECTONLY too: each xConnect calls
 // sqlite3_vtab_config(SQLITE_VTAB_DIRECTONLY).
 constexpr ModuleSpec kModules[] = {
     {"migrate_plan", &kPlanModule},
+    {"migration_history", &kHistoryModule},
+    {"migration_batches", &kBatchesModule},
 };
 
 }  // namespace

@@ -12,6 +12,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "core/history.h"
+#include "core/quote.h"
 #include "core/sqlite_handle.h"
 
 namespace automigrate::ext {
@@ -143,17 +145,10 @@ Status SetColumnOrder(const ParseContext& c, const json& v, Options* o) {
 Status SetSchema(const ParseContext& c, const json& v, Options* o) {
   const std::string* s = v.get_ptr<const std::string*>();
   if (!s) return TypeError(c, "schema", "a string");
-  Stmt q;
-  if (Status s =
-          q.Prepare(c.db, "SELECT name FROM pragma_database_list WHERE name = ?1 COLLATE NOCASE");
-      !s.ok())
-    return WithFunctionName(c.function, s);
-  q.Bind(1, *s);
-  if (!q.Step()) {
-    AM_RETURN_IF_ERROR(WithFunctionName(c.function, q.status()));
-    return OptionError(c, fmt::format("schema {} is not attached", Quoted(*s)));
-  }
-  o->plan.schema = q.Text(0);
+  Result<std::optional<std::string>> name = AttachedSchemaName(c.db, *s);
+  if (!name.ok()) return WithFunctionName(c.function, name.status());
+  if (!*name) return OptionError(c, fmt::format("schema {} is not attached", Quoted(*s)));
+  o->plan.schema = std::move(**name);
   return Status::Ok();
 }
 
@@ -287,6 +282,117 @@ Status WithFunctionName(std::string_view function, const Status& status) {
       (m.size() > function.size() && m.starts_with(function) && m[function.size()] == ':'))
     return status;
   return status.WithPrefix(function);
+}
+
+Result<std::optional<std::string>> AttachedSchemaName(sqlite3* db, std::string_view name) {
+  Stmt q;
+  AM_RETURN_IF_ERROR(
+      q.Prepare(db, "SELECT name FROM pragma_database_list WHERE name = ?1 COLLATE NOCASE"));
+  q.Bind(1, name);
+  if (!q.Step()) {
+    AM_RETURN_IF_ERROR(q.status());
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>(q.Text(0));
+}
+
+Result<std::string> SchemaArg(sqlite3* db, std::string_view function, sqlite3_value* arg) {
+  if (!arg || sqlite3_value_type(arg) == SQLITE_NULL) return std::string("main");
+  if (sqlite3_value_type(arg) != SQLITE_TEXT)
+    return Status::InvalidArgument(fmt::format("{}: schema must be text", function));
+  const unsigned char* p = sqlite3_value_text(arg);  // before _bytes: may convert
+  if (!p) return Status(SQLITE_NOMEM, fmt::format("{}: out of memory", function));
+  const std::string_view text(reinterpret_cast<const char*>(p),
+                              static_cast<size_t>(sqlite3_value_bytes(arg)));
+  Result<std::optional<std::string>> name = AttachedSchemaName(db, text);
+  if (!name.ok()) return WithFunctionName(function, name.status());
+  if (!*name)
+    return Status::InvalidArgument(
+        fmt::format("{}: schema {} is not attached", function, Quoted(text)));
+  return std::move(**name);
+}
+
+Result<Options> ParseStoredDefaults(sqlite3* db, std::string_view function, std::string_view schema,
+                                    std::string_view stored) {
+  // Written only by migrate_configure, which validates; a failure here means
+  // the table was edited by hand, and the message says where to look.
+  const std::string where =
+      fmt::format("{}: stored defaults in {}._automigrate_config", function, QuoteIdent(schema));
+  json j = json::parse(stored.begin(), stored.end(), /*cb=*/nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return Status::Error(where + ": not a JSON object");
+  for (const auto& [key, value] : j.items()) {
+    const OptionSpec* spec = FindSpec(key);
+    if (!spec || !(spec->key & kStorableOptionKeys))
+      return Status::Error(
+          fmt::format("{}: {} cannot be stored; delete that row", where, Quoted(key)));
+  }
+  Options defaults;
+  defaults.plan.schema = std::string(schema);
+  Result<Options> out = ParseOptionsJson(db, function, stored, defaults, kStorableOptionKeys);
+  if (out.ok()) return out;
+  // "<function>: options: <detail>" -> "<where>: <detail>".
+  const std::string prefix = fmt::format("{}: options: ", function);
+  std::string_view detail = out.status().message();
+  if (detail.starts_with(prefix)) detail.remove_prefix(prefix.size());
+  return Status(out.status().code(), fmt::format("{}: {}", where, detail));
+}
+
+Result<Options> LoadStoredDefaults(sqlite3* db, std::string_view function,
+                                   std::string_view schema) {
+  Result<std::string> stored = LoadConfigJson(db, schema);
+  if (!stored.ok()) return WithFunctionName(function, stored.status());
+  return ParseStoredDefaults(db, function, schema, *stored);
+}
+
+Result<ConfigureRequest> ParseConfigureArg(sqlite3* db, std::string_view function,
+                                           sqlite3_value* arg) {
+  const ParseContext c{db, function};
+  ConfigureRequest out;
+  if (!arg || sqlite3_value_type(arg) == SQLITE_NULL) return out;  // no change
+  if (sqlite3_value_type(arg) != SQLITE_TEXT)
+    return Status::InvalidArgument(fmt::format("{}: options must be JSON text", function));
+  const unsigned char* p = sqlite3_value_text(arg);  // before _bytes: may convert
+  if (!p) return Status(SQLITE_NOMEM, fmt::format("{}: out of memory", function));
+  const std::string_view text(reinterpret_cast<const char*>(p),
+                              static_cast<size_t>(sqlite3_value_bytes(arg)));
+  json j = json::parse(text.begin(), text.end(), /*cb=*/nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return OptionError(c, "invalid JSON");
+  if (!j.is_object())
+    return Status::InvalidArgument(fmt::format("{}: options must be a JSON object", function));
+  // Keys first, as ParseOptionsJson does; a valid apply key that cannot be
+  // stored gets its own message, since "unknown" would mislead.
+  for (const auto& [key, value] : j.items()) {
+    const OptionSpec* spec = FindSpec(key);
+    if (!spec) return OptionError(c, fmt::format("unknown key {}", Quoted(key)));
+    if (spec->key != kOptSchema && !(spec->key & kStorableOptionKeys))
+      return OptionError(c, fmt::format("{} cannot be stored; storable keys: {}", Quoted(key),
+                                        AcceptedKeys(kStorableOptionKeys)));
+  }
+  // Values: null removes a stored key, so only the others are type-checked
+  // (with the parser every function uses, so the messages match).
+  json to_check = json::object();
+  json changes = json::object();
+  for (const auto& [key, value] : j.items()) {
+    if (key != "schema") changes[key] = value;
+    if (key == "schema" || !value.is_null()) to_check[key] = value;
+  }
+  Result<Options> checked =
+      ParseOptionsJson(db, function, to_check.dump(-1, ' ', false, json::error_handler_t::replace),
+                       {}, kStorableOptionKeys | kOptSchema);
+  if (!checked.ok()) return checked.status();
+  out.schema = checked->plan.schema;
+  out.changes = changes.dump(-1, ' ', false, json::error_handler_t::replace);
+  return out;
+}
+
+std::string StoredDefaultsToJson(const Options& o) {
+  nlohmann::ordered_json j;
+  j["backup"] = BackupModeName(o.backup);
+  j["backup_dir"] = o.backup_dir ? nlohmann::ordered_json(*o.backup_dir) : nullptr;
+  j["max_execution_time_ms"] = o.max_execution_time_ms;
+  j["column_order"] = o.plan.strict_column_order ? "strict" : "ignore";
+  j["allow_destructive"] = o.allow_destructive;
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace automigrate::ext

@@ -87,6 +87,47 @@ std::string OptionsToJson(const Options& options);
 // byte inside (SQLite would silently stop reading there).
 Result<std::string_view> DesiredArg(std::string_view function, sqlite3_value* arg);
 
+// The name under which `db` knows the attached database `name` (matched
+// without regard to case, as SQLite does: "AUX" -> "aux"); nullopt when no
+// such database is attached.
+Result<std::optional<std::string>> AttachedSchemaName(sqlite3* db, std::string_view name);
+
+// A schema-name argument (migrate_stats, the history tables' hidden column):
+// SQL NULL or `arg == nullptr` -> "main"; text -> the attached database's
+// name. Errors: "<function>: schema must be text",
+// "<function>: schema \"x\" is not attached".
+Result<std::string> SchemaArg(sqlite3* db, std::string_view function, sqlite3_value* arg);
+
+// The defaults migrate_configure stored in `schema`'s _automigrate_config,
+// as Options (plan.schema = `schema`; keys not stored keep their documented
+// defaults). Reads only: a database that was never configured gives the
+// defaults.
+Result<Options> LoadStoredDefaults(sqlite3* db, std::string_view function, std::string_view schema);
+// The same for stored-defaults JSON already read (`stored`, an object of
+// storable keys). Errors, for a table edited by hand, name the table:
+// `<function>: stored defaults in "main"._automigrate_config: "backup" must be ...`.
+Result<Options> ParseStoredDefaults(sqlite3* db, std::string_view function, std::string_view schema,
+                                    std::string_view stored);
+
+// migrate_configure's argument: the storable keys (kStorableOptionKeys), each
+// with a value of the right type or null ("remove the stored key, back to the
+// default"), plus "schema", which picks the database whose defaults change
+// and is never stored itself.
+struct ConfigureRequest {
+  std::string schema = "main";
+  std::string changes = "{}";  // JSON object: the storable keys given, null kept
+};
+// SQL NULL or `arg == nullptr` -> no change. Errors as ParseOptionsArg, and
+// for a known key that cannot be stored:
+// `<function>: options: "dry_run" cannot be stored; storable keys: ...`.
+Result<ConfigureRequest> ParseConfigureArg(sqlite3* db, std::string_view function,
+                                           sqlite3_value* arg);
+
+// The storable part of `options` as a JSON object, every storable key with
+// its effective value: {"backup", "backup_dir", "max_execution_time_ms",
+// "column_order", "allow_destructive"} (DESIGN.md "Stored defaults" order).
+std::string StoredDefaultsToJson(const Options& options);
+
 // `status` with its message prefixed "<function>: " unless it already starts
 // so: core errors do not know which SQL function called them.
 Status WithFunctionName(std::string_view function, const Status& status);
