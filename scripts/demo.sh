@@ -2,7 +2,8 @@
 # scripts/demo.sh -- builds the extension, makes an example database at
 # version 1 of a small blogging app (sql/examples/app_v1.sql + app_seed.sql)
 # and shows, from the sqlite3 shell, what migrating it to app_v2.sql involves:
-# the plan, the status summary and the script. Exits non-zero if any step fails.
+# the plan, the status summary and the script; then applies it and shows the
+# result and the history. Exits non-zero if any step fails.
 #
 # Usage: ./scripts/demo.sh        (from any directory)
 # AUTOMIGRATE_BUILD_DIR overrides build/ (for trying the demo on a dev build).
@@ -65,12 +66,39 @@ sqlite3 -bail "$DB" <<SQL
 SELECT migrate_script(readfile('$V2'));
 SQL
 
-# ---------------------------------------------------------------------------
-# TODO(apply + history, later issues): apply the plan and show the result here:
-#   SELECT migrate_apply(readfile('$V2'));
-#   SELECT * FROM migration_history;   SELECT * FROM migration_batches;
-#   SELECT count(*) FROM migrate_plan(readfile('$V2'));   -- 0: nothing left to do
-# ---------------------------------------------------------------------------
+echo
+echo "== apply it (one locked transaction; foreign keys off around the rebuild, children kept)"
+sqlite3 -bail "$DB" <<SQL
+.load $BUILD/automigrate
+PRAGMA foreign_keys=ON;
+.mode list
+.print SELECT migrate_apply(readfile('$V2'));
+SELECT migrate_apply(readfile('$V2'));
+.mode box
+SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM posts) AS posts,
+       (SELECT count(*) FROM comments) AS comments, (SELECT foreign_keys FROM pragma_foreign_keys) AS foreign_keys;
+SQL
+
+echo
+echo "== the history"
+sqlite3 -bail "$DB" <<SQL
+.load $BUILD/automigrate
+.mode box
+SELECT batch, version, status, steps, round(duration_ms, 1) AS ms, rollback_sql_possible FROM migration_batches;
+SELECT batch, step, op, object, status, round(duration_ms, 2) AS ms FROM migration_history;
+.mode list
+.print SELECT migrate_stats();
+SELECT migrate_stats();
+SQL
+
+echo
+echo "== applying again: nothing to do, nothing written"
+sqlite3 -bail "$DB" <<SQL
+.load $BUILD/automigrate
+.mode list
+SELECT migrate_apply(readfile('$V2'));
+SELECT 'steps left: ' || count(*) FROM migrate_plan(readfile('$V2'));
+SQL
 
 echo
 echo "demo: done ($DB)"
