@@ -113,11 +113,18 @@ class ForeignKeysOff {
 
 // The progress handler that enforces max_execution_time_ms. Removed on every
 // exit path (SQLite keeps one handler per connection).
+//
+// Inside the caller's transaction no statement is interrupted: SQLite rolls
+// back the whole transaction when a write statement is interrupted, which
+// would discard the caller's own work. There the limit is checked between
+// steps only.
 class Deadline {
  public:
-  Deadline(sqlite3* db, int64_t limit_ms) : db_(db) {
+  Deadline(sqlite3* db, int64_t limit_ms, bool interrupt) : db_(db) {
     if (limit_ms <= 0) return;
+    limited_ = true;
     end_ = Clock::now() + std::chrono::milliseconds(limit_ms);
+    if (!interrupt) return;
     sqlite3_progress_handler(db_, 1000, &Deadline::Check, this);
     installed_ = true;
   }
@@ -128,8 +135,10 @@ class Deadline {
     if (installed_) sqlite3_progress_handler(db_, 0, nullptr, nullptr);
     installed_ = false;
   }
-  bool Expired() const { return installed_ && Clock::now() >= end_; }
+  // No limit counts as expired: nothing retries beyond the busy timeout.
+  bool Expired() const { return !limited_ || Clock::now() >= end_; }
   bool fired() const { return fired_; }
+  void MarkFired() { fired_ = true; }
 
  private:
   static int Check(void* self) noexcept {
@@ -140,6 +149,7 @@ class Deadline {
   }
   sqlite3* db_;
   Clock::time_point end_{};
+  bool limited_ = false;
   bool installed_ = false;
   bool fired_ = false;
 };
@@ -328,7 +338,7 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
     }
     return s.WithPrefix("migrate_apply");
   }
-  Deadline deadline(db, o.max_execution_time_ms);
+  Deadline deadline(db, o.max_execution_time_ms, /*interrupt=*/!tx.nested());
   auto timeout_error = [&]() {
     return Status(SQLITE_INTERRUPT,
                   fmt::format("migrate_apply: the migration ran longer than "
@@ -339,31 +349,39 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
 
   // Re-plan under the lock: another connection may have migrated meanwhile.
   Result<Plan> planned = PlanMigration(db, desired_sql, o.plan);
+  Plan plan = planned.ok() ? std::move(planned).value() : *first;
+  Status failure;
   if (!planned.ok()) {
-    if (deadline.fired()) return timeout_error();
-    return planned.status().WithPrefix("migrate_apply");
-  }
-  Plan plan = std::move(planned).value();
-  if (plan.empty()) {
+    // After BEGIN a failure is recorded, with the steps it never reached.
+    failure = deadline.fired() ? timeout_error() : planned.status().WithPrefix("migrate_apply");
+  } else if (plan.empty()) {
     tx.Rollback();
     AM_ASSIGN_OR_RETURN(report.version, CurrentVersion(db, schema));
     report.duration_ms = MsSince(t0);
     return report;
-  }
-  AM_RETURN_IF_ERROR(CheckPlan(plan, o));
-  if (fk_on && plan.NeedsForeignKeysOff() && !fk_guard.active() && !in_caller_tx) {
-    // The plan grew a rebuild while we waited for the lock: foreign keys
-    // must go off first, which needs the transaction closed.
-    return Fail("the database changed while waiting for the lock; call migrate_apply again");
+  } else {
+    // Refusals under the lock change nothing and are not recorded either.
+    AM_RETURN_IF_ERROR(CheckPlan(plan, o));
+    if (fk_on && plan.NeedsForeignKeysOff() && !fk_guard.active() && !in_caller_tx) {
+      // The plan grew a rebuild while we waited for the lock: foreign keys
+      // must go off first, which needs the transaction closed.
+      return Fail("the database changed while waiting for the lock; call migrate_apply again");
+    }
   }
   report.plan_hash = plan.Hash();
 
-  // Run the steps.
-  AM_ASSIGN_OR_RETURN(std::string hash_before, SchemaHash(db, schema));
+  // Run the steps. From here on every error goes to the failure path below.
+  std::string hash_before;
+  if (failure.ok()) {
+    Result<std::string> h = SchemaHash(db, schema);
+    if (h.ok())
+      hash_before = *h;
+    else
+      failure = deadline.fired() ? timeout_error() : h.status().WithPrefix("migrate_apply");
+  }
   std::vector<StepRecord> records;
-  Status failure;
   size_t failed_at = plan.steps.size();
-  for (size_t i = 0; i < plan.steps.size(); ++i) {
+  for (size_t i = 0; i < plan.steps.size() && failure.ok(); ++i) {
     const Step& step = plan.steps[i];
     StepRecord r;
     r.step = static_cast<int64_t>(i + 1);
@@ -372,6 +390,16 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
     r.sql = step.sql;
     r.rollback_sql = step.rollback_sql;
     r.started_at = NowIso8601();
+    if (o.max_execution_time_ms > 0 && deadline.Expired()) {
+      // Between steps (the only check inside a caller's transaction).
+      deadline.MarkFired();
+      failure = timeout_error();
+      r.status = "failed";
+      r.error = failure.message();
+      records.push_back(std::move(r));
+      failed_at = i;
+      break;
+    }
     auto ts = Clock::now();
     Status s = Exec(db, step.sql);
     r.duration_ms = MsSince(ts);
@@ -463,7 +491,9 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
       batch.batch = *next;
       s = RecordBatch(db, schema, batch, records);
     }
-    if (s.ok()) s = rec.Commit(Deadline(db, 0));
+    // One attempt, bounded by the busy timeout: a reader that blocks the
+    // record must not hold the error back (it then says so).
+    if (s.ok()) s = rec.Commit(Deadline(db, 0, false));
   }
   if (!failure.ok()) {
     if (!s.ok()) {
