@@ -264,6 +264,17 @@ Status CheckForeignKeys(sqlite3* db, std::string_view schema, const Plan& plan) 
                             total > 5 ? ", ..." : ""));
 }
 
+StepRecord RecordFor(size_t index, const Step& step) {
+  StepRecord r;
+  r.step = static_cast<int64_t>(index + 1);
+  r.op = std::string(OpName(step.op));
+  r.object = step.object;
+  r.sql = step.sql;
+  r.rollback_sql = step.rollback_sql;
+  r.started_at = NowIso8601();
+  return r;
+}
+
 }  // namespace
 
 std::string ApplyReport::ToJson() const {
@@ -383,13 +394,7 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
   size_t failed_at = plan.steps.size();
   for (size_t i = 0; i < plan.steps.size() && failure.ok(); ++i) {
     const Step& step = plan.steps[i];
-    StepRecord r;
-    r.step = static_cast<int64_t>(i + 1);
-    r.op = std::string(OpName(step.op));
-    r.object = step.object;
-    r.sql = step.sql;
-    r.rollback_sql = step.rollback_sql;
-    r.started_at = NowIso8601();
+    StepRecord r = RecordFor(i, step);
     if (o.max_execution_time_ms > 0 && deadline.Expired()) {
       // Between steps (the only check inside a caller's transaction).
       deadline.MarkFired();
@@ -462,15 +467,8 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
   deadline.Remove();
   fk_guard.Restore();
   for (size_t i = records.size(); i < plan.steps.size(); ++i) {
-    const Step& step = plan.steps[i];
-    StepRecord r;
-    r.step = static_cast<int64_t>(i + 1);
-    r.op = std::string(OpName(step.op));
-    r.object = step.object;
-    r.sql = step.sql;
-    r.rollback_sql = step.rollback_sql;
+    StepRecord r = RecordFor(i, plan.steps[i]);
     r.status = "skipped";
-    r.started_at = NowIso8601();
     records.push_back(std::move(r));
   }
   if (!failure.ok())
