@@ -35,12 +35,19 @@ namespace {
 // machine (2 cores, warm cache, ~100-byte rows), plus a fixed cost per schema
 // change (SQLite re-reads the schema after every DDL statement).
 constexpr double kSchemaChangeMs = 0.2;
-constexpr double kCopyUsPerRow = 0.82;      // INSERT INTO new SELECT ... FROM old
-constexpr double kIndexUsPerRow = 0.33;     // one index build during a rebuild
-constexpr double kIndexScanUsPerRow = 0.45; // standalone CREATE INDEX (scan + sort)
-constexpr double kDropColumnUsPerRow = 0.6; // ALTER TABLE DROP COLUMN rewrites every row
-constexpr double kDeleteUsPerRow = 0.05;    // DROP TABLE frees pages
-constexpr double kVerifyUsPerRow = 0.05;    // ADD COLUMN with CHECK/NOT NULL verification
+constexpr double kCopyUsPerRow = 0.8;       // INSERT INTO new SELECT ... FROM old
+constexpr double kIndexUsPerRow = 0.5;      // one index build during a rebuild
+constexpr double kIndexScanUsPerRow = 0.5;  // standalone CREATE INDEX (scan + sort)
+constexpr double kDropColumnUsPerRow = 1.0; // ALTER TABLE DROP COLUMN rewrites every row
+constexpr double kDeleteUsPerRow = 0.8;     // DROP TABLE frees every page of the table
+constexpr double kVerifyUsPerRow = 0.3;     // ADD COLUMN with CHECK/NOT NULL verification
+// Every schema change re-reads the whole schema, and ALTER TABLE re-parses
+// and checks it: microseconds per table of the live schema, per statement.
+constexpr double kCreateDropUsPerTable = 1;
+constexpr double kAddColumnUsPerTable = 25;
+constexpr double kDropColumnUsPerTable = 130;
+constexpr double kRenameColumnUsPerTable = 150;
+constexpr double kRenameTableUsPerTable = 75;
 constexpr int64_t kComplexRows = 1000000;
 constexpr int kRenameColumnVersion = 3025000;
 constexpr int kDropColumnVersion = 3035000;
@@ -219,6 +226,10 @@ class Planner {
   void SuggestRenames();
 
   int64_t Rows(std::string_view live_table);
+  // The schema-size part of a statement's cost (see kCreateDropUsPerTable).
+  double SchemaMs(double us_per_table) const {
+    return us_per_table * static_cast<double>(live_.tables.size()) / 1000.0;
+  }
   std::string RebuildSql(std::string_view current_name, const Table& target,
                          const std::vector<std::pair<std::string, std::string>>& copy,
                          bool keep_sequence, const std::vector<std::string>& index_sql) const;
@@ -1095,8 +1106,11 @@ void Planner::EmitRebuild(TablePlan& tp) {
 
   size_t nindex = index_sql.size() + want.constraint_indexes.size();
   s.est_ms = kSchemaChangeMs * (4 + static_cast<double>(index_sql.size())) +
+             SchemaMs(kRenameTableUsPerTable +
+                      kCreateDropUsPerTable * (2 + static_cast<double>(index_sql.size()))) +
              static_cast<double>(rows) *
-                 (kCopyUsPerRow + kIndexUsPerRow * static_cast<double>(nindex)) / 1000.0;
+                 (kCopyUsPerRow + kDeleteUsPerRow +
+                  kIndexUsPerRow * static_cast<double>(nindex)) / 1000.0;
   s.complexity = HasDependants(tp) || rows >= kComplexRows ? Complexity::kComplex
                                                            : Complexity::kModerate;
   AddPrechecks(tp, /*fill_defaults=*/true, /*with_unique_indexes=*/true, &s.prechecks);
@@ -1117,7 +1131,7 @@ void Planner::EmitColumnRenames(const TablePlan& tp) {
     s.rollback_sql = fmt::format("ALTER TABLE {} RENAME COLUMN {} TO {};\n", Q(tname),
                                  QuoteIdent(to), QuoteIdent(from));
     s.reason = fmt::format("renamed from {} (hint)", from);
-    s.est_ms = kSchemaChangeMs;
+    s.est_ms = kSchemaChangeMs + SchemaMs(kRenameColumnUsPerTable);
     plan_.steps.push_back(std::move(s));
   }
 }
@@ -1136,7 +1150,7 @@ void Planner::EmitAlters(TablePlan& tp) {
     s.table_name = tname;
     s.sql = fmt::format("ALTER TABLE {} ADD COLUMN {};\n", Q(tname), a->definition);
     s.reason = "new column";
-    s.est_ms = kSchemaChangeMs;
+    s.est_ms = kSchemaChangeMs + SchemaMs(kAddColumnUsPerTable);
     // SQLite verifies existing rows for a CHECK or a NOT NULL generated column.
     bool verifies = a->not_null && a->generated();
     for (const Check& ck : want.checks)
@@ -1178,7 +1192,8 @@ void Planner::EmitAlters(TablePlan& tp) {
       s.warning = fmt::format("drops column {}.{} and its data ({} row{})", tname, d->name,
                               s.est_rows, s.est_rows == 1 ? "" : "s");
     s.complexity = Complexity::kModerate;
-    s.est_ms = kSchemaChangeMs + static_cast<double>(s.est_rows) * kDropColumnUsPerRow / 1000.0;
+    s.est_ms = kSchemaChangeMs + SchemaMs(kDropColumnUsPerTable) +
+               static_cast<double>(s.est_rows) * kDropColumnUsPerRow / 1000.0;
     plan_.steps.push_back(std::move(s));
   }
 }
@@ -1224,7 +1239,8 @@ void Planner::EmitAll() {
     s.sql = std::move(sql);
     s.rollback_sql = std::move(rollback);
     s.reason = std::move(reason);
-    s.est_ms = kSchemaChangeMs;
+    s.est_ms = kSchemaChangeMs + SchemaMs(op == Op::kRenameTable ? kRenameTableUsPerTable
+                                                                  : kCreateDropUsPerTable);
     plan_.steps.push_back(std::move(s));
     return &plan_.steps.back();
   };

@@ -1,0 +1,633 @@
+#!/usr/bin/env bash
+# scripts/bench.sh -- benchmarks of the planner against sqldiff, and the
+# calibration of the planner's duration model (docs/BENCHMARKS.md,
+# docs/ESTIMATES.md).
+#
+# Usage: ./scripts/bench.sh [plan|calibrate|all]     (from any directory)
+#   plan       (default) generated schemas of N tables (BENCH_SIZES): times
+#              migrate_status on a no-op and on a ~10%-changed desired schema
+#              against sqldiff --schema on the same pairs, process start-up +
+#              .load, and executing the desired DDL into :memory: alone; then
+#              runs the planned migrate_script once, against its est_ms
+#   calibrate  a 1,000,000-row table (~100 bytes/row, 2 secondary indexes):
+#              microseconds per row of copy, CREATE INDEX, DROP COLUMN, ADD
+#              COLUMN (with a CHECK), DROP TABLE and count(*); the planner's
+#              est_ms against the measured run of migrate_script; the cost of
+#              one schema change on schemas of CALIB_SCHEMA_SIZES tables
+#   all        both (2.5-3.5 minutes on 2 cores shared with compilations)
+# Environment:
+#   BENCH_SIZES="100 1000"     table counts (5000 works, but adds ~40 minutes)
+#   BENCH_RUNS=10 BENCH_WARMUP=2   timed and warm-up runs per command
+#   BENCH_ROWS=20              rows per generated table
+#   CALIB_ROWS=1000000 CALIB_REPEAT=5 CALIB_SCHEMA_SIZES="100 1000"
+#   AUTOMIGRATE_BUILD_DIR=build   the build to measure (made or refreshed with
+#                              scripts/build.sh --target automigrate; BUILD_TYPE
+#                              as there, e.g. BUILD_TYPE=Release)
+#   BENCH_NO_HYPERFINE=1       use the date +%s%N loop even if hyperfine exists
+# Raw results go to <build dir>/bench/ (not committed): generated schemas and
+# databases, hyperfine JSON, *_results.tsv and *_summary.txt.
+# Wall-clock times are medians and nothing is subtracted from them; "cpu" is
+# user+sys of the process (hyperfine's mean), less sensitive to a busy machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+
+mode="${1:-plan}"
+case "$mode" in
+  plan|calibrate|all) ;;
+  -h|--help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+  *) echo "bench.sh: unknown mode '$mode' (plan, calibrate or all)" >&2; exit 2 ;;
+esac
+
+BUILD="${AUTOMIGRATE_BUILD_DIR:-build}"
+[[ "$BUILD" = /* ]] || BUILD="$ROOT/$BUILD"
+SIZES="${BENCH_SIZES:-100 1000}"
+RUNS="${BENCH_RUNS:-10}"
+WARMUP="${BENCH_WARMUP:-2}"
+ROWS="${BENCH_ROWS:-20}"
+CALIB_ROWS="${CALIB_ROWS:-1000000}"
+CALIB_REPEAT="${CALIB_REPEAT:-5}"
+CALIB_SCHEMA_SIZES="${CALIB_SCHEMA_SIZES:-100 1000}"
+PY=/usr/bin/python3  # Debian's; standard library only
+
+OUT="$BUILD/bench"
+mkdir -p "$OUT"
+if [[ -x scripts/build.sh ]]; then
+  ./scripts/build.sh --target automigrate "$BUILD" >"$OUT/build.log" 2>&1 ||
+    { cat "$OUT/build.log" >&2; exit 1; }
+else
+  cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" >"$OUT/build.log"
+  cmake --build "$BUILD" -j "$(nproc)" --target automigrate >>"$OUT/build.log"
+fi
+EXT="$BUILD/automigrate"
+[[ -f "$EXT.so" ]] || { echo "bench.sh: $EXT.so was not built" >&2; exit 1; }
+for tool in sqlite3 sqldiff "$PY"; do
+  command -v "$tool" >/dev/null ||
+    { echo "bench.sh: $tool not found (scripts/setup.sh installs it)" >&2; exit 1; }
+done
+HAVE_HYPERFINE=0
+if command -v hyperfine >/dev/null && [[ "${BENCH_NO_HYPERFINE:-0}" != 1 ]]; then
+  HAVE_HYPERFINE=1
+fi
+
+machine() {
+  echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')," \
+    "$(awk '/MemTotal/ {printf "%.1f GiB RAM", $2 / 1048576}' /proc/meminfo), $(uname -sr)"
+  echo "sqlite3 $(sqlite3 --version | cut -d' ' -f1)," \
+    "sqldiff from $(dpkg-query -W -f='sqlite3-tools ${Version}' sqlite3-tools 2>/dev/null || echo '?')," \
+    "$( ((HAVE_HYPERFINE)) && hyperfine --version || echo 'no hyperfine: date +%s%N loop')"
+  echo "extension: $EXT.so ($(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD/CMakeCache.txt" 2>/dev/null || echo '?') build)"
+  echo "load average (1/5/15 min) at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ms_since T0: milliseconds since T0 (from date +%s%N).
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+
+# time_cmds PREFIX JSON NAME1 CMD1 [NAME2 CMD2 ...]: times each command (no
+# shell in between with hyperfine; bash -c in the fallback loop) in the
+# current directory and appends to $TSV one line per command:
+#   PREFIX  NAME  median_ms  min_ms  max_ms  runs  cpu_ms (mean user+sys)
+time_cmds() {
+  local prefix="$1" json="$2"
+  shift 2
+  local names=() cmds=()
+  while (($# > 0)); do
+    names+=("$1")
+    cmds+=("$2")
+    shift 2
+  done
+  if ((HAVE_HYPERFINE)); then
+    local args=()
+    for i in "${!names[@]}"; do args+=(-n "${names[$i]}" "${cmds[$i]}"); done
+    hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" --export-json "$json" "${args[@]}" \
+      >"${json%.json}.log" 2>&1 || { cat "${json%.json}.log" >&2; return 1; }
+    "$PY" - "$json" "$prefix" >>"$TSV" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    t = [x * 1000 for x in r["times"]]
+    print(f'{sys.argv[2]}\t{r["command"]}\t{r["median"] * 1000:.2f}\t{min(t):.2f}\t{max(t):.2f}'
+          f'\t{len(t)}\t{(r["user"] + r["system"]) * 1000:.2f}')
+PY
+  else
+    local TIMEFORMAT='%3U %3S' i k t0 t1 cpu
+    for i in "${!names[@]}"; do
+      local samples=() cpus=()
+      for ((k = 0; k < WARMUP; k++)); do bash -c "${cmds[$i]}" >/dev/null; done
+      for ((k = 0; k < RUNS; k++)); do
+        t0=$(date +%s%N)
+        cpu="$({ time bash -c "${cmds[$i]}" >/dev/null 2>&1; } 2>&1)"
+        t1=$(date +%s%N)
+        samples+=("$(((t1 - t0) / 1000))")
+        cpus+=("$(echo "$cpu" | awk '{print ($1 + $2) * 1000}')")
+      done
+      "$PY" -c '
+import statistics, sys
+us = [int(x) / 1000 for x in sys.argv[3].split()]
+cpu = [float(x) for x in sys.argv[4].split()]
+print(f"{sys.argv[1]}\t{sys.argv[2]}\t{statistics.median(us):.2f}\t{min(us):.2f}\t{max(us):.2f}"
+      f"\t{len(us)}\t{statistics.mean(cpu):.2f}")
+' "$prefix" "${names[$i]}" "${samples[*]}" "${cpus[*]}" >>"$TSV"
+    done
+  fi
+}
+
+# ---------------------------------------------------------------------------
+# Schema generator.
+# gen_schemas N DIR: DIR/A.sql (N tables: 12 columns of mixed types, INTEGER
+# PRIMARY KEY, a UNIQUE column, 2 indexes, 2 FKs to earlier tables; a view and
+# a trigger per 10 tables), DIR/B.sql (every 10th table changed, the change
+# rotating through six kinds), DIR/data.sql (BENCH_ROWS rows per table) and
+# DIR/changes.txt.
+gen_schemas() {
+  "$PY" - "$1" "$2" "$ROWS" <<'PY'
+import random, sys
+n, out, rows = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+rng = random.Random(n)  # deterministic per size
+parents = {i: (rng.randrange(i), rng.randrange(i)) if i else None for i in range(n)}
+
+def name(i): return f"t{i:05d}"
+
+KINDS = ["add_column", "type_change", "add_index", "drop_column", "default_change",
+         "drop_index+add_not_null_column"]
+def change(i):
+    return KINDS[(i // 10) % len(KINDS)] if i % 10 == 5 else None
+
+def table(i, desired):
+    t, kind = name(i), change(i) if desired else None
+    p, q = parents[i] if parents[i] else (None, None)
+    cols = [
+        "id INTEGER PRIMARY KEY",
+        "code TEXT NOT NULL UNIQUE",
+        "name TEXT NOT NULL DEFAULT ''",
+        "qty INTEGER NOT NULL DEFAULT " + ("1" if kind == "default_change" else "0"),
+        "price " + ("NUMERIC" if kind == "type_change" else "REAL"),
+        "ratio NUMERIC",
+        "active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1))",
+        "created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP",
+        "payload BLOB",
+        "note TEXT",
+        f"parent_id INTEGER REFERENCES {name(p)}(id) ON DELETE CASCADE" if p is not None
+        else "parent_id INTEGER",
+        f"owner_id INTEGER REFERENCES {name(q)}(id)" if q is not None else "owner_id INTEGER",
+    ]
+    if kind == "drop_column":
+        cols.remove("ratio NUMERIC")
+    if kind == "add_column":
+        cols.append("extra TEXT")
+    if kind == "drop_index+add_not_null_column":
+        cols.append("status TEXT NOT NULL DEFAULT 'new'")
+    s = f"CREATE TABLE {t} (\n  " + ",\n  ".join(cols) + "\n);\n"
+    if kind != "drop_index+add_not_null_column":
+        s += f"CREATE INDEX {t}_name ON {t}(name);\n"
+    s += f"CREATE INDEX {t}_parent ON {t}(parent_id, qty);\n"
+    if kind == "add_index":
+        s += f"CREATE INDEX {t}_qty_price ON {t}(qty, price);\n"
+    if i % 10 == 0:
+        s += (f"CREATE VIEW v{t} AS\n  SELECT c.id, c.code, c.qty, p.name AS parent_name\n"
+              f"  FROM {t} AS c LEFT JOIN {name(p) if p is not None else t} AS p"
+              f" ON p.id = c.parent_id;\n")
+        s += (f"CREATE TRIGGER {t}_qty AFTER UPDATE OF qty ON {t}\n"
+              f"BEGIN\n  UPDATE {t} SET note = 'qty ' || NEW.qty WHERE id = NEW.id;\nEND;\n")
+    return s
+
+for fname, desired in (("A.sql", False), ("B.sql", True)):
+    with open(f"{out}/{fname}", "w") as f:
+        f.write(f"-- generated by scripts/bench.sh: {n} tables, "
+                f"{'desired (~10% changed)' if desired else 'live'}\n")
+        for i in range(n):
+            f.write(table(i, desired))
+with open(f"{out}/data.sql", "w") as f:
+    for i in range(n):
+        t = name(i)
+        fk = (f"1 + value % {rows}", f"1 + (value * 7) % {rows}") if i else ("NULL", "NULL")
+        f.write(f"INSERT INTO {t} (code, name, qty, price, ratio, payload, note, parent_id, owner_id)\n"
+                f"  SELECT '{t}-' || value, 'name ' || value, value, value * 1.5, value % 7,\n"
+                f"         randomblob(8), 'note', {fk[0]}, {fk[1]}\n"
+                f"  FROM generate_series(1, {rows});\n")
+with open(f"{out}/changes.txt", "w") as f:
+    for i in range(n):
+        if change(i):
+            f.write(f"{name(i)}\t{change(i)}\n")
+PY
+}
+
+# build_db DB FILE...: a fresh database from the files, in one transaction
+# (DDL in autocommit mode would fsync once per statement).
+build_db() {
+  local db="$1"
+  shift
+  rm -f "$db" "$db-journal"
+  { echo "BEGIN;"; cat "$@"; echo "COMMIT;"; } | sqlite3 -bail "$db"
+}
+
+# make_schema_dir N DIR: generated schemas plus live.db (A + rows), a.db, b.db.
+make_schema_dir() {
+  local n="$1" dir="$2"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  gen_schemas "$n" "$dir"
+  build_db "$dir/live.db" "$dir/A.sql" "$dir/data.sql"
+  build_db "$dir/a.db" "$dir/A.sql"
+  build_db "$dir/b.db" "$dir/B.sql"
+}
+
+# status_field DB DESIRED_FILE FIELD: one field of migrate_status's JSON.
+status_field() {
+  sqlite3 -bail "$1" -cmd ".load $EXT" "SELECT migrate_status(readfile('$2')) ->> '\$.$3'"
+}
+
+# ---------------------------------------------------------------------------
+# plan
+
+run_plan() {
+  TSV="$OUT/plan_results.tsv"
+  : >"$TSV"
+  : >"$OUT/plan_apply.tsv"
+  : >"$OUT/plan_load.tsv"
+  for n in $SIZES; do
+    local dir="$OUT/n$n" t0
+    t0=$(date +%s%N)
+    make_schema_dir "$n" "$dir"
+    echo "== $n tables: generated in $(ms_since "$t0") ms ($dir)"
+    (
+      cd "$dir"
+      # Untimed checks: the no-op is a no-op, and the planned script really
+      # takes live.db to B (it is run once, timed against its est_ms).
+      [[ "$(status_field live.db A.sql migration_needed)" == 0 ]] ||
+        { echo "bench.sh: migrate_status(A) on live.db is not a no-op" >&2; exit 1; }
+      sqlite3 -bail live.db -cmd ".load $EXT" \
+        "SELECT op, count(*) FROM migrate_plan(readfile('B.sql')) GROUP BY op ORDER BY op" >plan_ops.txt
+      sqlite3 -bail live.db -cmd ".load $EXT" "SELECT migrate_status(readfile('B.sql'))" >status_B.json
+      sqlite3 -bail live.db -cmd ".load $EXT" \
+        "SELECT writefile('migration.sql', migrate_script(readfile('B.sql')))" >/dev/null
+      echo "   $(wc -l <changes.txt) tables changed; plan: $(tr '|\n' '= ' <plan_ops.txt)"
+      cp live.db applied.db
+      t0=$(date +%s%N)
+      sqlite3 -bail applied.db <migration.sql >/dev/null
+      local apply_ms est_ms steps
+      apply_ms=$(ms_since "$t0")
+      [[ "$(status_field applied.db B.sql migration_needed)" == 0 ]] ||
+        { echo "bench.sh: live.db + migrate_script(B) still differs from B" >&2; exit 1; }
+      rm -f applied.db
+      est_ms="$(status_field live.db B.sql est_ms)"
+      steps="$(status_field live.db B.sql steps)"
+      printf '%s\t%s\t%.1f\t%s\n' "$n" "$steps" "$est_ms" "$apply_ms" >>"$OUT/plan_apply.tsv"
+      echo "   migrate_script(B) ran in $apply_ms ms (est_ms $est_ms)"
+
+      echo "== $n tables: timing ($RUNS runs, $WARMUP warm-up each)"
+      t0=$(date +%s%N)
+      local load0
+      load0="$(cut -d' ' -f1 /proc/loadavg)"
+      time_cmds "$n" "$dir/hyperfine.json" \
+        "startup" "sqlite3 :memory: 'SELECT 1'" \
+        "startup+load" "sqlite3 live.db -cmd '.load $EXT' 'SELECT 1'" \
+        "open+parse live schema" "sqlite3 live.db 'SELECT count(*) FROM sqlite_schema'" \
+        "B.sql into :memory:" "sqlite3 :memory: '.read B.sql'" \
+        "automigrate no-op" "sqlite3 live.db -cmd '.load $EXT' \"SELECT migrate_status(readfile('A.sql'))\"" \
+        "automigrate 10%" "sqlite3 live.db -cmd '.load $EXT' \"SELECT migrate_status(readfile('B.sql'))\"" \
+        "sqldiff no-op" "sqldiff --schema live.db a.db" \
+        "sqldiff 10%" "sqldiff --schema live.db b.db"
+      printf '%s\t%s\t%s\n' "$n" "$load0" "$(cut -d' ' -f1 /proc/loadavg)" >>"$OUT/plan_load.tsv"
+      echo "   timed in $(ms_since "$t0") ms"
+    )
+  done
+  summarize_plan | tee "$OUT/plan_summary.txt"
+}
+
+summarize_plan() {
+  machine
+  echo "generated tables: 12 columns, $ROWS rows each; $RUNS runs after $WARMUP warm-up per command"
+  echo
+  "$PY" - "$TSV" "$OUT/plan_apply.tsv" "$OUT/plan_load.tsv" <<'PY'
+import collections, sys
+rows, sizes = collections.defaultdict(dict), []
+for line in open(sys.argv[1]):
+    size, name, med, lo, hi, runs, cpu = line.rstrip("\n").split("\t")
+    if size not in sizes: sizes.append(size)
+    rows[size][name] = {"med": float(med), "min": float(lo), "max": float(hi), "cpu": float(cpu)}
+
+print("1-minute load average before/after timing: " + ", ".join(
+    f"{l.split()[0]} tables {l.split()[1]}/{l.split()[2]}" for l in open(sys.argv[3])))
+print()
+print("migrate_status vs sqldiff --schema (each a whole sqlite3/sqldiff process; ms)")
+print("| tables | case  | automigrate median | sqldiff median | ratio | automigrate cpu | sqldiff cpu | cpu ratio |")
+print("|-------:|-------|-------------------:|---------------:|------:|----------------:|------------:|----------:|")
+for s in sizes:
+    r = rows[s]
+    for case in ("no-op", "10%"):
+        a, d = r[f"automigrate {case}"], r[f"sqldiff {case}"]
+        print(f"| {s} | {case} | {a['med']:.1f} | {d['med']:.1f} | {a['med'] / d['med']:.2f} "
+              f"| {a['cpu']:.1f} | {d['cpu']:.1f} | {a['cpu'] / d['cpu']:.2f} |")
+print()
+print("every command (ms: wall median [min-max] / mean cpu)")
+names = ["startup", "startup+load", "open+parse live schema", "B.sql into :memory:",
+         "automigrate no-op", "automigrate 10%", "sqldiff no-op", "sqldiff 10%"]
+print("| command | " + " | ".join(f"{s} tables" for s in sizes) + " |")
+print("|---|" + "---:|" * len(sizes))
+for nm in names:
+    print(f"| {nm} | " + " | ".join(
+        f"{rows[s][nm]['med']:.1f} [{rows[s][nm]['min']:.1f}-{rows[s][nm]['max']:.1f}] / {rows[s][nm]['cpu']:.1f}"
+        for s in sizes) + " |")
+print()
+print("derived (ms, wall medians / cpu means): a command minus its start-up")
+derived = [
+    ("load the extension", "startup+load", "startup"),
+    ("open + parse the live schema", "open+parse live schema", "startup"),
+    ("execute B.sql into :memory:", "B.sql into :memory:", "startup"),
+    ("migrate_status no-op, in-process", "automigrate no-op", "startup+load"),
+    ("migrate_status 10%, in-process", "automigrate 10%", "startup+load"),
+]
+print("| part | " + " | ".join(f"{s} tables" for s in sizes) + " |")
+print("|---|" + "---:|" * len(sizes))
+for label, a, b in derived:
+    cells = []
+    for s in sizes:
+        r = rows[s]
+        cells.append(f"{r[a]['med'] - r[b]['med']:.1f} / {r[a]['cpu'] - r[b]['cpu']:.1f}")
+    print(f"| {label} | " + " | ".join(cells) + " |")
+cells = []
+for s in sizes:
+    r = rows[s]
+    ddl = r["B.sql into :memory:"]["cpu"] - r["startup"]["cpu"]
+    st = r["automigrate 10%"]["cpu"] - r["startup+load"]["cpu"]
+    cells.append(f"{100 * ddl / st:.0f}%")
+print("| share of migrate_status 10% cpu that is the desired DDL alone | " + " | ".join(cells) + " |")
+print()
+print("the 10% plan, run: sqlite3 -bail copy-of-live.db < migrate_script(B) (one run, ms)")
+print("| tables | steps | est_ms (migrate_status) | measured | est/measured |")
+print("|-------:|------:|------------------------:|---------:|-------------:|")
+for line in open(sys.argv[2]):
+    n, steps, est, act = line.split()
+    print(f"| {n} | {steps} | {float(est):.1f} | {int(act)} | {float(est) / max(int(act), 1):.2g} |")
+PY
+}
+
+# ---------------------------------------------------------------------------
+# calibrate
+
+# sql_time DB SETUP TIMED: runs SETUP untimed, then TIMED (one statement)
+# under the shell's .timer; prints "wall_s cpu_s" of TIMED.
+sql_time() {
+  printf '%s\nSELECT count(*) FROM sqlite_schema;\n.timer on\n%s\n' "$2" "$3" | sqlite3 -bail "$1" |
+    sed -n 's/^Run Time: real \([0-9.]*\) user \([0-9.]*\) sys \([0-9.]*\).*/\1 \2 \3/p' | tail -n 1 |
+    awk '{printf "%s %.6f\n", $1, $2 + $3}'
+}
+
+# median_line NAME ROWS "wall cpu" SAMPLES...: NAME med_ms us_per_row min max n cpu_ms
+median_line() {
+  "$PY" -c '
+import statistics, sys
+name, rows = sys.argv[1], int(sys.argv[2])
+wall = [float(x.split()[0]) for x in sys.argv[3:]]
+cpu = [float(x.split()[1]) for x in sys.argv[3:]]
+m = statistics.median(wall)
+print(f"{name}\t{m * 1000:.1f}\t{m * 1e6 / rows:.3f}\t{min(wall) * 1000:.1f}\t{max(wall) * 1000:.1f}"
+      f"\t{len(wall)}\t{statistics.median(cpu) * 1000:.1f}\t{statistics.median(cpu) * 1e6 / rows:.3f}")
+' "$@"
+}
+
+run_calibrate() {
+  local dir="$OUT/calibrate" t0
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  cd "$dir"
+  TSV="$dir/calibrate_results.tsv"
+  TSV2="$dir/estimate_results.tsv"
+  TSV3="$dir/schema_change_results.tsv"
+  : >"$TSV"
+  : >"$TSV2"
+  : >"$TSV3"
+  : >"$dir/schema_entries.tsv"
+  t0=$(date +%s%N)
+  cat >A.sql <<'SQL'
+CREATE TABLE items (
+  id INTEGER PRIMARY KEY,
+  account INTEGER NOT NULL,
+  sku TEXT NOT NULL,
+  price REAL,
+  label TEXT,
+  qty INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX items_account ON items(account);
+CREATE INDEX items_sku ON items(sku);
+SQL
+  sed 's/  price REAL,/  price NUMERIC,/' A.sql >B_type.sql                  # rebuild_table
+  sed '/  qty INTEGER/d; s/  label TEXT,/  label TEXT/' A.sql >B_drop.sql     # drop_column
+  { cat A.sql; echo "CREATE INDEX items_price ON items(price);"; } >B_index.sql # create_index
+  cat >fill.sql <<SQL
+INSERT INTO items (account, sku, price, label, qty)
+  SELECT value % 5000, printf('SKU-%08d-%s', value, hex(randomblob(12))), value * 0.25,
+         'label ' || hex(randomblob(14)), value % 100
+  FROM generate_series(1, $CALIB_ROWS);
+SQL
+  build_db base.db A.sql fill.sql
+  ROW_BYTES="$(sqlite3 base.db "SELECT round(sum(pgsize) * 1.0 / $CALIB_ROWS, 1) FROM dbstat WHERE name = 'items'")"
+  echo "== calibrate: base.db, $CALIB_ROWS rows, $ROW_BYTES bytes/row in the table b-tree," \
+    "$(($(stat -c %s base.db) / 1048576)) MiB with 2 indexes, built in $(ms_since "$t0") ms"
+
+  # 1. Per-row costs, each on a fresh copy of base.db, in autocommit (so the
+  # statement's commit is included, as the commit of a migration is).
+  declare -A what=(
+    [copy]="CREATE TABLE items_new (id INTEGER PRIMARY KEY, account INTEGER NOT NULL, sku TEXT NOT NULL, price REAL, label TEXT, qty INTEGER NOT NULL DEFAULT 0);|INSERT INTO items_new (id, account, sku, price, label, qty) SELECT id, account, sku, price, label, qty FROM items;"
+    [copy_unique]="CREATE TABLE items_new (id INTEGER PRIMARY KEY, account INTEGER NOT NULL, sku TEXT NOT NULL UNIQUE, price REAL, label TEXT, qty INTEGER NOT NULL DEFAULT 0);|INSERT INTO items_new (id, account, sku, price, label, qty) SELECT id, account, sku, price, label, qty FROM items;"
+    [create_index_int]="|CREATE INDEX items_account2 ON items(account);"
+    [create_index_text]="|CREATE INDEX items_sku2 ON items(sku);"
+    [create_index_real]="|CREATE INDEX items_price ON items(price);"
+    [drop_column]="|ALTER TABLE items DROP COLUMN qty;"
+    [add_column]="|ALTER TABLE items ADD COLUMN note TEXT;"
+    [add_column_check]="|ALTER TABLE items ADD COLUMN score INTEGER CHECK (score IS NULL OR score > 0);"
+    [drop_table]="|DROP TABLE items;"
+    [count_star]="|SELECT count(*) FROM items;"
+    [full_scan]="|SELECT count(*) FROM items WHERE label IS NOT NULL;"
+  )
+  local op k samples
+  for op in copy copy_unique create_index_int create_index_text create_index_real drop_column add_column \
+    add_column_check drop_table count_star full_scan; do
+    samples=()
+    for ((k = 0; k < CALIB_REPEAT; k++)); do
+      cp base.db work.db
+      # Written back and in the OS cache: as a live database is, and the
+      # statement's fsync does not pay for the copy.
+      sync work.db
+      cat work.db >/dev/null
+      samples+=("$(sql_time work.db "${what[$op]%%|*}" "${what[$op]#*|}")")
+    done
+    median_line "$op" "$CALIB_ROWS" "${samples[@]}" >>"$TSV"
+    echo "   $op: $(tail -n 1 "$TSV" | cut -f2) ms"
+  done
+
+  # 2. est_ms against the measured run of migrate_script.
+  local case desired est steps t1
+  for case in type drop index; do
+    desired="B_$case.sql"
+    est="$(sqlite3 -bail base.db -cmd ".load $EXT" "SELECT sum(est_ms) FROM migrate_plan(readfile('$desired'))")"
+    steps="$(sqlite3 -bail base.db -cmd ".load $EXT" \
+      "SELECT group_concat(op || ':' || complexity || ':' || printf('%.1f', est_ms), ' ') FROM migrate_plan(readfile('$desired'))")"
+    sqlite3 -bail base.db -cmd ".load $EXT" \
+      "SELECT writefile('migration_$case.sql', migrate_script(readfile('$desired')))" >/dev/null
+    samples=()
+    for ((k = 0; k < CALIB_REPEAT; k++)); do
+      cp base.db work.db
+      sync work.db
+      cat work.db >/dev/null
+      t0=$(date +%s%N)
+      sqlite3 -bail work.db <"migration_$case.sql" >/dev/null
+      t1=$(date +%s%N)
+      samples+=("$(((t1 - t0) / 1000))")
+    done
+    [[ "$(status_field work.db "$desired" migration_needed)" == 0 ]] ||
+      { echo "bench.sh: migrate_script($desired) did not reach the desired schema" >&2; exit 1; }
+    "$PY" -c '
+import statistics, sys
+ms = [int(x) / 1000 for x in sys.argv[3].split()]
+med, est = statistics.median(ms), float(sys.argv[2])
+print(f"{sys.argv[1]}\t{est:.1f}\t{med:.1f}\t{est / med:.2f}\t{sys.argv[4]}\t{min(ms):.1f}\t{max(ms):.1f}")
+' "$case" "$est" "${samples[*]}" "$steps" >>"$TSV2"
+    echo "   migrate_script $case: est $(tail -n 1 "$TSV2" | cut -f2) ms, measured $(tail -n 1 "$TSV2" | cut -f3) ms"
+  done
+  # Where the rebuild's time goes: the same script again, each statement
+  # under .timer; medians per statement.
+  for ((k = 0; k < CALIB_REPEAT; k++)); do
+    cp base.db work.db
+    sync work.db
+    cat work.db >/dev/null
+    { echo ".echo on"; echo ".timer on"; cat migration_type.sql; } |
+      sqlite3 -bail work.db >"rebuild_timer.$k.txt"
+  done
+  "$PY" - rebuild_timer.*.txt >"$dir/rebuild_breakdown.tsv" <<'PY'
+import re, statistics, sys
+runs = []
+for path in sys.argv[1:]:
+    stmt, out = None, []
+    for line in open(path):
+        m = re.match(r"Run Time: real ([0-9.]+) user ([0-9.]+) sys ([0-9.]+)", line)
+        if m:
+            if stmt:
+                out.append((stmt[:70], float(m[1]) * 1000, (float(m[2]) + float(m[3])) * 1000))
+            stmt = None
+        elif stmt is None and line.strip() and not line.startswith(("--", ".", " ", ")")):
+            stmt = line.strip()
+    runs.append(out)
+for i, (stmt, _, _) in enumerate(runs[0]):
+    wall = statistics.median(r[i][1] for r in runs)
+    cpu = statistics.median(r[i][2] for r in runs)
+    print(f"{stmt}\t{wall:.0f}\t{cpu:.0f}")
+PY
+  rm -f work.db
+  t0=$(date +%s%N)
+  sqlite3 base.db -cmd ".load $EXT" "SELECT 1" >/dev/null
+  STARTUP_MS=$(ms_since "$t0")
+
+  # 3. The fixed cost of one schema change, against the number of tables in
+  # the schema (ALTER TABLE re-reads and re-checks the whole schema). Each
+  # statement inside BEGIN ... ROLLBACK (no fsync), on a fresh copy.
+  declare -A change=(
+    [create_table]="CREATE TABLE zz_new (id INTEGER PRIMARY KEY, a TEXT, b INTEGER);"
+    [drop_table]="DROP TABLE t00007;"
+    [create_index]="CREATE INDEX zz_ix ON t00007(qty, price);"
+    [drop_index]="DROP INDEX t00007_name;"
+    [add_column]="ALTER TABLE t00007 ADD COLUMN zz TEXT;"
+    [drop_column]="ALTER TABLE t00007 DROP COLUMN ratio;"
+    [rename_column]="ALTER TABLE t00007 RENAME COLUMN note TO note2;"
+    [rename_table]="ALTER TABLE t00007 RENAME TO zz_renamed;"
+  )
+  local n c
+  for n in $CALIB_SCHEMA_SIZES; do
+    make_schema_dir "$n" "$dir/schema$n"
+    printf '%s\t%s\n' "$n" "$(sqlite3 "$dir/schema$n/live.db" "SELECT count(*) FROM sqlite_schema")" \
+      >>"$dir/schema_entries.tsv"
+    for c in create_table drop_table create_index drop_index add_column drop_column \
+      rename_column rename_table; do
+      samples=()
+      for ((k = 0; k < CALIB_REPEAT; k++)); do
+        cp "$dir/schema$n/live.db" work.db
+        # The SELECT loads the schema first: the first statement of a
+        # connection parses all of sqlite_schema, which is not the change.
+        samples+=("$(printf 'BEGIN;\nSELECT count(*) FROM sqlite_schema;\n.timer on\n%s\n.timer off\nROLLBACK;\n' "${change[$c]}" |
+          sqlite3 -bail work.db |
+          sed -n 's/^Run Time: real \([0-9.]*\) user \([0-9.]*\) sys \([0-9.]*\).*/\1 \2 \3/p' |
+          awk '{printf "%s %.6f\n", $1, $2 + $3}')")
+      done
+      printf '%s\t' "$n" >>"$TSV3"
+      median_line "$c" "$n" "${samples[@]}" >>"$TSV3"
+    done
+    echo "   schema changes on $n tables: done"
+  done
+  rm -f work.db
+  summarize_calibrate | tee "$OUT/calibrate_summary.txt"
+}
+
+summarize_calibrate() {
+  machine
+  echo "calibration table: $CALIB_ROWS rows, $ROW_BYTES bytes/row in the table b-tree," \
+    "base.db $(($(stat -c %s base.db) / 1048576)) MiB with its 2 indexes; default pragmas" \
+    "(journal_mode=delete, synchronous=full, cache_size=-2000); warm OS cache; median of $CALIB_REPEAT"
+  echo
+  "$PY" - "$TSV" "$TSV2" "$STARTUP_MS" "$TSV3" "$OUT/calibrate/rebuild_breakdown.tsv" \
+    "$OUT/calibrate/schema_entries.tsv" <<'PY'
+import collections, sys
+ops = {l.split("\t")[0]: l.rstrip("\n").split("\t") for l in open(sys.argv[1])}
+label = {
+    "copy": "copy: INSERT INTO new SELECT ... FROM old (new table, no index)",
+    "copy_unique": "copy into a new table with a UNIQUE TEXT column (its autoindex filled row by row)",
+    "create_index_int": "CREATE INDEX on an INTEGER column",
+    "create_index_text": "CREATE INDEX on a TEXT column (37 bytes)",
+    "create_index_real": "CREATE INDEX on a REAL column",
+    "drop_column": "ALTER TABLE DROP COLUMN (rewrites every row)",
+    "add_column": "ALTER TABLE ADD COLUMN, nullable, no CHECK (schema only)",
+    "add_column_check": "ALTER TABLE ADD COLUMN with a CHECK (SQLite verifies every row)",
+    "drop_table": "DROP TABLE (the table and its 2 indexes)",
+    "count_star": "SELECT count(*) (SQLite counts the smallest b-tree: an index)",
+    "full_scan": "full table scan (count(*) ... WHERE label IS NOT NULL)",
+}
+print("1. measured per-row costs (one statement in autocommit, its commit included)")
+print("| operation | wall ms | us/row (wall) | cpu ms | us/row (cpu) |")
+print("|---|---:|---:|---:|---:|")
+for k, name in label.items():
+    o = ops[k]
+    print(f"| {name} | {float(o[1]):.1f} | {float(o[2]):.3f} | {float(o[6]):.1f} | {float(o[7]):.3f} |")
+print()
+print("2. planner estimate vs measured run of migrate_script "
+      f"(sqlite3 -bail work.db < script; process start-up + .load ~{sys.argv[3]} ms, included)")
+print("| change | est_ms | measured ms [min-max] | est/measured | steps (op:complexity:est_ms) |")
+print("|---|---:|---:|---:|---|")
+names = {"type": "price REAL -> NUMERIC (rebuild_table)", "drop": "drop column qty (drop_column)",
+         "index": "new index on price (create_index)"}
+for l in open(sys.argv[2]):
+    case, est, act, ratio, steps, lo, hi = l.rstrip("\n").split("\t")
+    print(f"| {names[case]} | {float(est):.1f} | {float(act):.1f} [{float(lo):.0f}-{float(hi):.0f}] "
+          f"| {float(ratio):.2f} | {steps} |")
+print()
+print("   the rebuild, statement by statement (.timer; median per statement; ms)")
+print("| statement | wall ms | cpu ms |")
+print("|---|---:|---:|")
+for l in open(sys.argv[5]):
+    st, w, c = l.rstrip("\n").split("\t")
+    print(f"| `{st}` | {w} | {c} |")
+print(f"| total | {sum(float(l.split(chr(9))[1]) for l in open(sys.argv[5])):.0f} | "
+      f"{sum(float(l.split(chr(9))[2]) for l in open(sys.argv[5])):.0f} |")
+print()
+print("3. fixed cost of one schema change vs tables in the schema "
+      "(inside BEGIN ... ROLLBACK, tables of 20 rows; ms wall / ms cpu (cpu per table in the schema))")
+sc = collections.defaultdict(dict)
+sizes = []
+for l in open(sys.argv[4]):
+    f = l.rstrip("\n").split("\t")
+    if f[0] not in sizes: sizes.append(f[0])
+    sc[f[1]][f[0]] = (float(f[2]), float(f[7]))
+entries = dict(l.split() for l in open(sys.argv[6]))
+print("| statement | " + " | ".join(f"{s} tables ({entries[s]} sqlite_schema rows)" for s in sizes) + " |")
+print("|---|" + "---:|" * len(sizes))
+for c, by in sc.items():
+    print(f"| {c} | " + " | ".join(f"{by[s][0]:.0f} / {by[s][1]:.1f} ({by[s][1] * 1000 / int(s):.1f} us/table)"
+                                   for s in sizes) + " |")
+PY
+}
+
+case "$mode" in
+  plan) run_plan ;;
+  calibrate) run_calibrate ;;
+  all) run_plan; (run_calibrate) ;;
+esac
+echo "raw results: $OUT"
