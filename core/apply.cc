@@ -264,6 +264,30 @@ Status CheckForeignKeys(sqlite3* db, std::string_view schema, const Plan& plan) 
                             total > 5 ? ", ..." : ""));
 }
 
+// What a plan depends on besides the live schema: the desired text and the
+// options that change steps. Stored as the batch's desired_hash.
+// With default options it is the hash of the desired text alone.
+std::string PlanFingerprint(std::string_view desired_sql, const PlanOptions& p) {
+  if (!p.strict_column_order && p.renames.empty()) return TextHash(desired_sql);
+  std::string key = fmt::format("column_order={};", p.strict_column_order ? "strict" : "ignore");
+  for (const auto& [from, to] : p.renames) key += fmt::format("rename {}={};", from, to);
+  key += '\n';
+  key += desired_sql;
+  return TextHash(key);
+}
+
+// The start-up fast path: the newest version-changing batch applied exactly
+// this desired schema with these options, and the schema is byte for byte
+// what that batch left (any change behind the extension's back alters the
+// hash). Then the plan is empty without loading the desired DDL.
+Result<bool> UnchangedSinceLastApply(sqlite3* db, std::string_view schema,
+                                     const std::string& fingerprint) {
+  AM_ASSIGN_OR_RETURN(std::optional<BatchRecord> last, LatestVersionBatch(db, schema));
+  if (!last || last->status != "applied" || last->desired_hash != fingerprint) return false;
+  AM_ASSIGN_OR_RETURN(std::string now, SchemaHash(db, schema));
+  return now == last->schema_hash_after;
+}
+
 StepRecord RecordFor(size_t index, const Step& step) {
   StepRecord r;
   r.step = static_cast<int64_t>(index + 1);
@@ -301,6 +325,12 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
   }
 
   // The start-up path: nothing to do means nothing written, no lock taken.
+  const std::string fingerprint = PlanFingerprint(desired_sql, o.plan);
+  if (Result<bool> same = UnchangedSinceLastApply(db, schema, fingerprint); same.ok() && *same) {
+    AM_ASSIGN_OR_RETURN(report.version, CurrentVersion(db, schema));
+    report.duration_ms = MsSince(t0);
+    return report;
+  }
   Result<Plan> first = PlanMigration(db, desired_sql, o.plan);
   if (!first.ok()) return first.status().WithPrefix("migrate_apply");
   if (first->empty()) {
@@ -437,7 +467,7 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
   batch.started_at = started_at;
   batch.steps = static_cast<int64_t>(plan.steps.size());
   batch.plan_hash = plan.Hash();
-  batch.desired_hash = TextHash(desired_sql);
+  batch.desired_hash = fingerprint;
   batch.schema_hash_before = hash_before;
 
   if (failure.ok() && !o.dry_run) {

@@ -225,6 +225,20 @@ Result<std::vector<StepRecord>> ReadSteps(sqlite3* db, std::string_view schema,
   return out;
 }
 
+Result<std::optional<BatchRecord>> LatestVersionBatch(sqlite3* db, std::string_view schema) {
+  AM_ASSIGN_OR_RETURN(bool exists, HistoryTablesExist(db, schema));
+  if (!exists) return std::optional<BatchRecord>();
+  AM_ASSIGN_OR_RETURN(int64_t latest,
+                      QueryInt(db,
+                               fmt::format("SELECT max(batch) FROM {} WHERE version IS NOT NULL",
+                                           T(schema, "_automigrate_batches")),
+                               0));
+  if (latest == 0) return std::optional<BatchRecord>();
+  AM_ASSIGN_OR_RETURN(std::vector<BatchRecord> rows, ReadBatches(db, schema, latest));
+  if (rows.empty()) return std::optional<BatchRecord>();
+  return std::optional<BatchRecord>(std::move(rows.front()));
+}
+
 Result<std::string> SchemaHash(sqlite3* db, std::string_view schema) {
   Stmt q;
   AM_RETURN_IF_ERROR(q.Prepare(

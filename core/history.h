@@ -68,6 +68,9 @@ Result<std::vector<BatchRecord>> ReadBatches(sqlite3* db, std::string_view schem
 Result<std::vector<StepRecord>> ReadSteps(sqlite3* db, std::string_view schema,
                                           std::optional<int64_t> batch = std::nullopt);
 
+// The newest batch that changed the version (applied or rolled back), if any.
+Result<std::optional<BatchRecord>> LatestVersionBatch(sqlite3* db, std::string_view schema);
+
 // XXH3-128 (hex) of the schema's objects (type, name, tbl_name, sql, sorted
 // by name), leaving out the extension's own tables.
 Result<std::string> SchemaHash(sqlite3* db, std::string_view schema);

@@ -12,7 +12,8 @@ CREATE TABLE IF NOT EXISTS $S._automigrate_batches(
   reverts INTEGER,             -- the batch a rollback batch undid
   error TEXT,
   plan_hash TEXT NOT NULL,
-  desired_hash TEXT,           -- XXH3-128 of the desired DDL text
+  desired_hash TEXT,           -- XXH3-128 of the desired DDL text (prefixed with the
+                               -- column_order/rename options when they are not the defaults)
   schema_hash_before TEXT NOT NULL,
   schema_hash_after TEXT NOT NULL
 );
