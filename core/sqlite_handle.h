@@ -23,6 +23,11 @@ struct DbDeleter {
 };
 using DbPtr = std::unique_ptr<sqlite3, DbDeleter>;
 
+struct ValueDeleter {
+  void operator()(sqlite3_value* v) const noexcept { sqlite3_value_free(v); }
+};
+using ValuePtr = std::unique_ptr<sqlite3_value, ValueDeleter>;  // from sqlite3_value_dup
+
 // Opens `path` with `flags`; the handle is closed when the DbPtr goes.
 Result<DbPtr> OpenDb(const std::string& path, int flags);
 

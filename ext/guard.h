@@ -71,4 +71,13 @@ inline void SetVtabError(sqlite3_vtab* vtab, std::string_view msg) {
   vtab->zErrMsg = sqlite3_mprintf("%.*s", static_cast<int>(msg.size()), msg.data());
 }
 
+// GuardCode for vtab methods, which report through pVtab->zErrMsg.
+template <typename Body>
+int GuardVtab(sqlite3_vtab* vtab, Body&& body) noexcept {
+  std::string error;
+  int rc = GuardCode(std::forward<Body>(body), &error);
+  if (rc != SQLITE_OK && !error.empty()) SetVtabError(vtab, error);
+  return rc;
+}
+
 }  // namespace automigrate::ext

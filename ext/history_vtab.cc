@@ -94,15 +94,6 @@ struct HistoryCursor : sqlite3_vtab_cursor {
   }
 };
 
-// GuardCode for methods that report through pVtab->zErrMsg.
-template <typename Body>
-int GuardVtab(sqlite3_vtab* vtab, Body&& body) noexcept {
-  std::string error;
-  int rc = GuardCode(std::forward<Body>(body), &error);
-  if (rc != SQLITE_OK && !error.empty()) SetVtabError(vtab, error);
-  return rc;
-}
-
 int Connect(sqlite3* db, Kind kind, sqlite3_vtab** out, char** err) noexcept {
   const char* name = kind == Kind::kHistory ? "migration_history" : "migration_batches";
   std::string error;

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "core/plan.h"
+#include "core/sqlite_handle.h"
 #include "ext/guard.h"
 #include "ext/plan_functions.h"
 
@@ -49,10 +50,6 @@ enum PlanColumnIndex {
 constexpr int kHasDesired = 1;
 constexpr int kHasOptions = 2;
 
-struct ValueDeleter {
-  void operator()(sqlite3_value* v) const noexcept { sqlite3_value_free(v); }
-};
-using ValuePtr = std::unique_ptr<sqlite3_value, ValueDeleter>;
 
 struct PlanVtab : sqlite3_vtab {
   sqlite3* db = nullptr;
@@ -64,15 +61,6 @@ struct PlanCursor : sqlite3_vtab_cursor {
   ValuePtr desired;  // the arguments, echoed by the HIDDEN columns
   ValuePtr options;
 };
-
-// GuardCode for methods that report through pVtab->zErrMsg.
-template <typename Body>
-int GuardVtab(sqlite3_vtab* vtab, Body&& body) noexcept {
-  std::string error;
-  int rc = GuardCode(std::forward<Body>(body), &error);
-  if (rc != SQLITE_OK && !error.empty()) SetVtabError(vtab, error);
-  return rc;
-}
 
 int PlanConnect(sqlite3* db, void* /*aux*/, int /*argc*/, const char* const* /*argv*/,
                 sqlite3_vtab** out, char** err) noexcept {
