@@ -331,6 +331,9 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
     report.duration_ms = MsSince(t0);
     return report;
   }
+  // data_version moves exactly when another connection commits to the file.
+  const std::string data_version_sql = fmt::format("PRAGMA {}.data_version", QuoteIdent(schema));
+  Result<int64_t> version_before = QueryInt(db, data_version_sql, -1);
   Result<Plan> first = PlanMigration(db, desired_sql, o.plan);
   if (!first.ok()) return first.status().WithPrefix("migrate_apply");
   if (first->empty()) {
@@ -388,8 +391,13 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
                               o.max_execution_time_ms));
   };
 
-  // Re-plan under the lock: another connection may have migrated meanwhile.
-  Result<Plan> planned = PlanMigration(db, desired_sql, o.plan);
+  // Re-plan under the lock when another connection committed since the
+  // first plan (it may have migrated, or changed the rows the pre-checks
+  // counted); otherwise the first plan is still exact.
+  Result<int64_t> version_locked = QueryInt(db, data_version_sql, -2);
+  const bool unchanged =
+      version_before.ok() && version_locked.ok() && *version_before == *version_locked;
+  Result<Plan> planned = unchanged ? Result<Plan>(*first) : PlanMigration(db, desired_sql, o.plan);
   Plan plan = planned.ok() ? std::move(planned).value() : *first;
   Status failure;
   if (!planned.ok()) {
@@ -456,6 +464,17 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
     r.status = o.dry_run ? "dry_run" : "applied";
     records.push_back(std::move(r));
   }
+  if (failure.ok() && o.max_execution_time_ms > 0 && deadline.Expired()) {
+    // The last step overran (inside a caller's transaction nothing was
+    // interrupted): still a timeout, rolled back before commit.
+    deadline.MarkFired();
+    failure = timeout_error();
+    if (!records.empty()) {
+      records.back().status = "failed";
+      records.back().error = failure.message();
+      failed_at = records.size() - 1;
+    }
+  }
   if (failure.ok()) {
     failure = CheckForeignKeys(db, schema, plan);
     if (!failure.ok() && deadline.fired()) failure = timeout_error();
@@ -471,13 +490,17 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
   batch.schema_hash_before = hash_before;
 
   if (failure.ok() && !o.dry_run) {
-    AM_ASSIGN_OR_RETURN(int64_t version, CurrentVersion(db, schema));
-    AM_ASSIGN_OR_RETURN(batch.batch, NextBatch(db, schema));
-    batch.version = version + 1;
-    batch.status = "applied";
-    batch.schema_hash_after = hash_after;
-    batch.duration_ms = MsSince(t0);
-    Status recorded = RecordBatch(db, schema, batch, records);
+    Result<int64_t> version = CurrentVersion(db, schema);
+    Result<int64_t> next = version.ok() ? NextBatch(db, schema) : version;
+    Status recorded = next.status();
+    if (recorded.ok()) {
+      batch.batch = *next;
+      batch.version = *version + 1;
+      batch.status = "applied";
+      batch.schema_hash_after = hash_after;
+      batch.duration_ms = MsSince(t0);
+      recorded = RecordBatch(db, schema, batch, records);
+    }
     if (recorded.ok()) recorded = tx.Commit(deadline);
     if (recorded.ok()) {
       deadline.Remove();
