@@ -1140,8 +1140,19 @@ void Planner::EmitAlters(TablePlan& tp) {
   const Table& want = *tp.want;
   std::string tname = want.name;
   EmitColumnRenames(tp);
+  // Pre-checks only for added columns that bring a rule existing rows could
+  // break: a plain nullable column cannot, and counting rows would make an
+  // O(1) ADD COLUMN O(n).
+  bool rules = false;
+  for (const Column* a : tp.added) {
+    // (NOT NULL with a non-NULL constant DEFAULT cannot fail; generated NOT NULL can.)
+    rules = rules || (a->not_null && a->generated()) || a->has_references ||
+            (want.strict && a->default_sql);
+    for (const Check& ck : want.checks)
+      if (ck.column == Lower(a->name) || Mentions(ck.expr, a->name)) rules = true;
+  }
   std::vector<Precheck> table_checks;
-  if (!tp.added.empty()) AddPrechecks(tp, false, false, &table_checks);
+  if (rules) AddPrechecks(tp, false, false, &table_checks);
   for (const Column* a : tp.added) {
     Step s;
     s.op = Op::kAddColumn;
