@@ -3,7 +3,7 @@
 # calibration of the planner's duration model (docs/BENCHMARKS.md,
 # docs/ESTIMATES.md).
 #
-# Usage: ./scripts/bench.sh [plan|calibrate|all]     (from any directory)
+# Usage: ./scripts/bench.sh [plan|calibrate|apply|all]     (from any directory)
 #   plan       (default) generated schemas of N tables (BENCH_SIZES): times
 #              migrate_status on a no-op and on a ~10%-changed desired schema
 #              against sqldiff --schema on the same pairs, process start-up +
@@ -14,12 +14,27 @@
 #              COLUMN (with a CHECK), DROP TABLE and count(*); the planner's
 #              est_ms against the measured run of migrate_script; the cost of
 #              one schema change on schemas of CALIB_SCHEMA_SIZES tables
-#   all        both (2.5-3.5 minutes on 2 cores shared with compilations)
+#   apply      migrate_apply side by side with the same change by hand, each
+#              run on its own fresh copy of one database: the no-op at start-up
+#              on BENCH_APPLY_TABLES generated tables (migrated once by
+#              migrate_apply, and created from A.sql directly); ADD COLUMN and
+#              a rebuild (INTEGER -> TEXT) of a BENCH_APPLY_ROWS-row table with
+#              2 indexes and a child table (FOREIGN KEY ... ON DELETE CASCADE)
+#              against the ALTER TABLE and the 12-step script typed by hand
+#              (and migrate_script's output run by the shell); peak RSS of
+#              the rebuilds (/usr/bin/time -v). About 3.5 minutes.
+#   all        all three (about 7 minutes on 2 cores shared with compilations)
 # Environment:
 #   BENCH_SIZES="100 1000"     table counts (5000 works, but adds ~40 minutes)
 #   BENCH_RUNS=10 BENCH_WARMUP=2   timed and warm-up runs per command
 #   BENCH_ROWS=20              rows per generated table
 #   CALIB_ROWS=1000000 CALIB_REPEAT=5 CALIB_SCHEMA_SIZES="100 1000"
+#   BENCH_APPLY_TABLES=100     generated tables for the no-op at start-up
+#   BENCH_APPLY_ROWS="1000000 5000000"   table sizes for ADD COLUMN and the
+#                              rebuild (the child table gets a tenth as many)
+#   BENCH_APPLY_REPEAT=3       rebuild rounds (every contender once a round)
+#   BENCH_APPLY_CHEAP_REPEAT=10   ADD COLUMN runs (the no-op gets twice that)
+#   BENCH_APPLY_SCRIPT=1       also time migrate_script's output (0: skip)
 #   AUTOMIGRATE_BUILD_DIR=build   the build to measure (made or refreshed with
 #                              scripts/build.sh --target automigrate; BUILD_TYPE
 #                              as there, e.g. BUILD_TYPE=Release)
@@ -34,9 +49,9 @@ ROOT="$PWD"
 
 mode="${1:-plan}"
 case "$mode" in
-  plan|calibrate|all) ;;
+  plan|calibrate|apply|all) ;;
   -h|--help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-  *) echo "bench.sh: unknown mode '$mode' (plan, calibrate or all)" >&2; exit 2 ;;
+  *) echo "bench.sh: unknown mode '$mode' (plan, calibrate, apply or all)" >&2; exit 2 ;;
 esac
 
 BUILD="${AUTOMIGRATE_BUILD_DIR:-build}"
@@ -48,6 +63,11 @@ ROWS="${BENCH_ROWS:-20}"
 CALIB_ROWS="${CALIB_ROWS:-1000000}"
 CALIB_REPEAT="${CALIB_REPEAT:-5}"
 CALIB_SCHEMA_SIZES="${CALIB_SCHEMA_SIZES:-100 1000}"
+APPLY_TABLES="${BENCH_APPLY_TABLES:-100}"
+APPLY_ROWS="${BENCH_APPLY_ROWS:-1000000 5000000}"
+APPLY_REPEAT="${BENCH_APPLY_REPEAT:-3}"
+APPLY_CHEAP_REPEAT="${BENCH_APPLY_CHEAP_REPEAT:-10}"
+APPLY_SCRIPT="${BENCH_APPLY_SCRIPT:-1}"
 PY=/usr/bin/python3  # Debian's; standard library only
 
 OUT="$BUILD/bench"
@@ -625,9 +645,543 @@ for c, by in sc.items():
 PY
 }
 
+# ---------------------------------------------------------------------------
+# apply
+
+# fresh_copy SRC DST: DST becomes a copy of SRC that is written back to disk
+# (so the timed commit's fsync does not pay for the copy) and read once (in
+# the OS cache, as a live database is). The preparation before every timed run.
+fresh_copy() {
+  cp "$1" "$2"
+  rm -f "$2-journal"
+  sync "$2"
+  cat "$2" >/dev/null
+}
+
+# time_fresh PREFIX JSON SRC NAME1 COPY1 CMD1 [NAME2 COPY2 CMD2 ...]: as
+# time_cmds, but COPYi is made a fresh copy of SRC (fresh_copy, untimed)
+# before every run of CMDi, warm-up runs included. COPYi "-" means none (for
+# commands that change nothing). Runs BENCH_APPLY_CHEAP_REPEAT times after 1
+# warm-up.
+time_fresh() {
+  local prefix="$1" json="$2" src="$3"
+  shift 3
+  local names=() copies=() cmds=() i k
+  while (($# > 0)); do
+    names+=("$1")
+    copies+=("$2")
+    cmds+=("$3")
+    shift 3
+  done
+  if ((HAVE_HYPERFINE)); then
+    local args=()
+    for i in "${!names[@]}"; do
+      if [[ "${copies[$i]}" == - ]]; then
+        args+=(-p true)
+      else
+        args+=(-p "bash '$APPLY_DIR/fresh_copy.sh' '$src' '${copies[$i]}'")
+      fi
+      args+=(-n "${names[$i]}" "${cmds[$i]}")
+    done
+    hyperfine -N --style basic --warmup 1 --runs "$APPLY_CHEAP_REPEAT" --export-json "$json" "${args[@]}" \
+      >"${json%.json}.log" 2>&1 || { cat "${json%.json}.log" >&2; return 1; }
+    "$PY" - "$json" "$prefix" >>"$TSV" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    t = [x * 1000 for x in r["times"]]
+    print(f'{sys.argv[2]}\t{r["command"]}\t{r["median"] * 1000:.2f}\t{min(t):.2f}\t{max(t):.2f}'
+          f'\t{len(t)}\t{(r["user"] + r["system"]) * 1000:.2f}')
+PY
+  else
+    local TIMEFORMAT='%3U %3S' t0 t1 cpu
+    for i in "${!names[@]}"; do
+      local samples=() cpus=()
+      for ((k = 0; k < 1 + APPLY_CHEAP_REPEAT; k++)); do
+        [[ "${copies[$i]}" == - ]] || fresh_copy "$src" "${copies[$i]}"
+        t0=$(date +%s%N)
+        cpu="$({ time bash -c "${cmds[$i]}" >/dev/null 2>&1; } 2>&1)"
+        t1=$(date +%s%N)
+        ((k == 0)) && continue  # warm-up
+        samples+=("$(((t1 - t0) / 1000))")
+        cpus+=("$(echo "$cpu" | awk '{print ($1 + $2) * 1000}')")
+      done
+      "$PY" -c '
+import statistics, sys
+us = [int(x) / 1000 for x in sys.argv[3].split()]
+cpu = [float(x) for x in sys.argv[4].split()]
+print(f"{sys.argv[1]}\t{sys.argv[2]}\t{statistics.median(us):.2f}\t{min(us):.2f}\t{max(us):.2f}"
+      f"\t{len(us)}\t{statistics.mean(cpu):.2f}")
+' "$prefix" "${names[$i]}" "${samples[*]}" "${cpus[*]}" >>"$TSV"
+    done
+  fi
+}
+
+# one_value DB SQL [EXT]: the single value SQL returns (with the extension
+# loaded if EXT is given).
+one_value() {
+  if (($# > 2)); then
+    sqlite3 -bail "$1" -cmd ".load $3" "$2"
+  else
+    sqlite3 -bail "$1" "$2"
+  fi
+}
+
+# apply_fail MESSAGE: a result check failed.
+apply_fail() {
+  echo "bench.sh apply: $*" >&2
+  exit 1
+}
+
+# timer_ms DB SQL: wall and cpu ms ("wall cpu") of one statement under the
+# shell's .timer, after the schema is loaded.
+timer_ms() {
+  printf 'SELECT count(*) FROM sqlite_schema;\n.timer on\n%s\n' "$2" |
+    sqlite3 -bail -cmd ".load $EXT" "$1" |
+    sed -n 's/^Run Time: real \([0-9.]*\) user \([0-9.]*\) sys \([0-9.]*\).*/\1 \2 \3/p' | tail -n 1 |
+    awk '{printf "%.1f %.1f\n", $1 * 1000, ($2 + $3) * 1000}'
+}
+
+# The table of the apply benchmarks: calibrate's items (~95 bytes/row, 2
+# secondary indexes) plus a child table whose FOREIGN KEY cascades deletes.
+apply_schema() {
+  cat <<'SQL'
+CREATE TABLE items (
+  id INTEGER PRIMARY KEY,
+  account INTEGER NOT NULL,
+  sku TEXT NOT NULL,
+  price REAL,
+  label TEXT,
+  qty INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX items_account ON items(account);
+CREATE INDEX items_sku ON items(sku);
+CREATE TABLE item_notes (
+  id INTEGER PRIMARY KEY,
+  item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+  note TEXT
+);
+CREATE INDEX item_notes_item ON item_notes(item_id);
+SQL
+}
+
+# The canonical 12-step rebuild (sqlite.org/lang_altertable.html, "making
+# other kinds of table schema changes"), written as a person would for
+# qty INTEGER -> TEXT.
+hand_rebuild_sql() {
+  cat <<'SQL'
+PRAGMA foreign_keys=OFF;
+BEGIN;
+CREATE TABLE items_new (
+  id INTEGER PRIMARY KEY,
+  account INTEGER NOT NULL,
+  sku TEXT NOT NULL,
+  price REAL,
+  label TEXT,
+  qty TEXT NOT NULL DEFAULT 0
+);
+INSERT INTO items_new (id, account, sku, price, label, qty)
+  SELECT id, account, sku, price, label, qty FROM items;
+DROP TABLE items;
+ALTER TABLE items_new RENAME TO items;
+CREATE INDEX items_account ON items(account);
+CREATE INDEX items_sku ON items(sku);
+PRAGMA foreign_key_check;
+COMMIT;
+PRAGMA foreign_keys=ON;
+SQL
+}
+
+# 1. migrate_apply no-op at start-up on generated schemas (plan's generator).
+apply_noop() {
+  local n dir
+  TSV="$APPLY_DIR/noop_results.tsv"
+  : >"$TSV"
+  : >"$APPLY_DIR/noop_reported.tsv"
+  for n in $APPLY_TABLES; do
+    dir="$APPLY_DIR/n$n"
+    mkdir -p "$dir"
+    gen_schemas "$n" "$dir"
+    (
+      cd "$dir"
+      # direct.db: created from A.sql, never seen by the extension.
+      build_db direct.db A.sql data.sql
+      # migrated.db: the same, but A was applied by migrate_apply (to an
+      # empty file), then the same rows were loaded.
+      rm -f migrated.db
+      sqlite3 -bail migrated.db -cmd ".load $EXT" "SELECT migrate_apply(readfile('A.sql'))" >/dev/null
+      { echo "BEGIN;"; cat data.sql; echo "COMMIT;"; } | sqlite3 -bail migrated.db
+      local db out
+      for db in migrated direct; do
+        out="$(sqlite3 -bail "$db.db" -cmd ".load $EXT" "SELECT migrate_apply(readfile('A.sql'))")"
+        [[ "$out" == *'"batch":null'* && "$out" == *'"steps":0'* ]] ||
+          apply_fail "migrate_apply(A) on $n-table $db.db is not a no-op: $out"
+        printf '%s\t%s\t%s\n' "$n" "$db" \
+          "$(echo "$out" | sed -n 's/.*"duration_ms":\([0-9.]*\).*/\1/p')" >>"$APPLY_DIR/noop_reported.tsv"
+      done
+      [[ "$(one_value migrated.db "SELECT count(*) FROM migration_batches" "$EXT")" == 1 ]] ||
+        apply_fail "migrated.db should hold exactly one batch"
+      echo "== apply: no-op at start-up, $n tables ($((2 * APPLY_CHEAP_REPEAT)) runs, 3 warm-up each)"
+      RUNS=$((2 * APPLY_CHEAP_REPEAT)) WARMUP=3 time_cmds "$n" "$dir/hyperfine_noop.json" \
+        "startup+load" "sqlite3 migrated.db -cmd '.load $EXT' 'SELECT 1'" \
+        "startup+load+schema" "sqlite3 migrated.db -cmd '.load $EXT' 'SELECT count(*) FROM sqlite_schema'" \
+        "no-op, migrated by migrate_apply" \
+        "sqlite3 migrated.db -cmd '.load $EXT' \"SELECT migrate_apply(readfile('A.sql'))\"" \
+        "no-op, created from A.sql" \
+        "sqlite3 direct.db -cmd '.load $EXT' \"SELECT migrate_apply(readfile('A.sql'))\""
+      # Still one batch, and still no history in direct.db: the timed runs
+      # wrote nothing.
+      [[ "$(one_value migrated.db "SELECT count(*) FROM migration_batches" "$EXT")" == 1 ]] ||
+        apply_fail "the timed no-op wrote a batch"
+      [[ "$(one_value direct.db "SELECT count(*) FROM sqlite_schema WHERE name LIKE '\_automigrate%' ESCAPE '\'")" == 0 ]] ||
+        apply_fail "the timed no-op wrote to direct.db"
+    )
+  done
+}
+
+# make_apply_base ROWS DIR: DIR/base.db with ROWS items and ROWS/10
+# item_notes, its schema applied by migrate_apply (so it has a history, as a
+# database managed by the extension does); the desired schemas and scripts.
+make_apply_base() {
+  local rows="$1" dir="$2" t0
+  mkdir -p "$dir"
+  cd "$dir"
+  t0=$(date +%s%N)
+  apply_schema >A.sql
+  sed 's/  qty INTEGER NOT NULL DEFAULT 0/  qty INTEGER NOT NULL DEFAULT 0,\n  extra TEXT/' A.sql >B_add.sql
+  sed 's/  qty INTEGER NOT NULL DEFAULT 0/  qty TEXT NOT NULL DEFAULT 0/' A.sql >B_type.sql
+  echo "ALTER TABLE items ADD COLUMN extra TEXT;" >hand_add.sql
+  hand_rebuild_sql >hand_rebuild.sql
+  rm -f base.db base.db-journal
+  sqlite3 -bail base.db -cmd ".load $EXT" "SELECT migrate_apply(readfile('A.sql'))" >/dev/null
+  # Generation only: no journal, no fsync, a large cache. None of these
+  # persists: the timed connections get the defaults (checked below).
+  sqlite3 -bail base.db >/dev/null <<SQL
+PRAGMA journal_mode=OFF;
+PRAGMA synchronous=OFF;
+PRAGMA cache_size=-1000000;
+BEGIN;
+WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < $rows)
+INSERT INTO items (id, account, sku, price, label, qty)
+  SELECT x, x % 5000, printf('SKU-%08d-%s', x, hex(randomblob(12))), x * 0.25,
+         'label ' || hex(randomblob(14)), x % 100
+  FROM n;
+WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < $rows / 10)
+INSERT INTO item_notes (id, item_id, note) SELECT x, x * 10, 'note ' || x FROM n;
+COMMIT;
+SQL
+  sync base.db
+  local modes
+  modes="$(sqlite3 -bail base.db "PRAGMA journal_mode" "PRAGMA synchronous" | tr '\n' ' ')"
+  [[ "$modes" == "delete 2 " ]] || apply_fail "timed connections would run with journal_mode/synchronous $modes"
+  [[ "$(one_value base.db "SELECT count(*) FROM pragma_foreign_key_check")" == 0 ]] ||
+    apply_fail "base.db has foreign-key violations"
+  [[ "$(one_value base.db "SELECT count(*) FROM migrate_plan(readfile('A.sql'))" "$EXT")" == 0 ]] ||
+    apply_fail "base.db is not at A.sql"
+  sqlite3 -bail base.db -cmd ".load $EXT" \
+    "SELECT writefile('script_rebuild.sql', migrate_script(readfile('B_type.sql')))" >/dev/null
+  printf '%s\t%s\t%s\t%s\t%s\n' "$rows" \
+    "$(one_value base.db "SELECT round(sum(pgsize) * 1.0 / $rows, 1) FROM dbstat WHERE name = 'items'")" \
+    "$(($(stat -c %s base.db) / 1048576))" "$(ms_since "$t0")" "$modes" >>"$APPLY_DIR/base.tsv"
+  echo "== apply: base.db, $rows rows + $((rows / 10)) child rows, $(($(stat -c %s base.db) / 1048576)) MiB," \
+    "built in $(ms_since "$t0") ms ($dir)"
+}
+
+# 2. ADD COLUMN: migrate_apply vs the ALTER TABLE typed in the shell.
+apply_add_column() {
+  local rows="$1"
+  TSV="$APPLY_DIR/add_results.tsv"
+  echo "   ADD COLUMN ($APPLY_CHEAP_REPEAT runs, 1 warm-up, fresh copy before each)"
+  time_fresh "$rows" "$PWD/hyperfine_add.json" base.db \
+    "startup" - "sqlite3 base.db 'SELECT count(*) FROM sqlite_schema'" \
+    "startup+load" - "sqlite3 base.db -cmd '.load $EXT' 'SELECT count(*) FROM sqlite_schema'" \
+    "automigrate" work_automigrate.db \
+    "sqlite3 work_automigrate.db -cmd '.load $EXT' \"SELECT migrate_apply(readfile('B_add.sql'))\"" \
+    "hand" work_hand.db "sqlite3 work_hand.db 'ALTER TABLE items ADD COLUMN extra TEXT'"
+  # The last copies are the results of the last timed runs.
+  local c
+  for c in automigrate hand; do
+    [[ "$(one_value "work_$c.db" "SELECT count(*) FROM migrate_plan(readfile('B_add.sql'))" "$EXT")" == 0 ]] ||
+      apply_fail "ADD COLUMN ($c, $rows rows) did not reach B_add.sql"
+  done
+  printf '%s\t%s\n' "$rows" "$(one_value work_automigrate.db \
+    "SELECT duration_ms FROM migration_batches ORDER BY batch DESC LIMIT 1" "$EXT")" >>"$APPLY_DIR/add_reported.tsv"
+  rm -f work_automigrate.db work_hand.db
+}
+
+# run_rebuild NAME DB OUT: one rebuild by contender NAME on DB under
+# /usr/bin/time -v (OUT.time), its output in OUT.out.
+run_rebuild() {
+  local name="$1" db="$2" out="$3"
+  case "$name" in
+    automigrate)
+      /usr/bin/time -v -o "$out.time" sqlite3 -bail "$db" -cmd "PRAGMA foreign_keys=ON" -cmd ".load $EXT" \
+        "SELECT migrate_apply(readfile('B_type.sql'), '{\"max_execution_time_ms\": 0}')" >"$out.out" ;;
+    hand)
+      /usr/bin/time -v -o "$out.time" sqlite3 -bail -cmd ".echo on" -cmd ".timer on" "$db" \
+        <hand_rebuild.sql >"$out.out" ;;
+    script)
+      /usr/bin/time -v -o "$out.time" sqlite3 -bail -cmd ".echo on" -cmd ".timer on" "$db" \
+        <script_rebuild.sql >"$out.out" ;;
+  esac
+}
+
+# check_rebuilt DB ROWS: every row and child row is there, the type changed,
+# no foreign-key violation, and the schema is B_type.sql.
+check_rebuilt() {
+  local got
+  got="$(sqlite3 -bail "$1" -cmd ".load $EXT" "SELECT (SELECT count(*) FROM items) || ' ' ||
+    (SELECT count(*) FROM item_notes) || ' ' || (SELECT typeof(qty) FROM items WHERE id = 7) || ' ' ||
+    (SELECT count(*) FROM pragma_foreign_key_check) || ' ' ||
+    (SELECT count(*) FROM migrate_plan(readfile('B_type.sql')))")"
+  [[ "$got" == "$2 $(($2 / 10)) text 0 0" ]] ||
+    apply_fail "$1 after the rebuild: items, item_notes, typeof(qty), fk violations, plan steps =" \
+      "$got (expected $2 $(($2 / 10)) text 0 0)"
+}
+
+# 3 and 4. The rebuild, contenders interleaved (the order rotates each
+# round), each run on a fresh copy of base.db; peak RSS from /usr/bin/time.
+apply_rebuild() {
+  local rows="$1" k j c t0 ms
+  local contenders=(automigrate hand)
+  [[ "$APPLY_SCRIPT" == 1 ]] && contenders+=(script)
+  local n=${#contenders[@]}
+  echo "   rebuild (qty INTEGER -> TEXT): ${contenders[*]}, $APPLY_REPEAT rounds"
+  printf '%s\t%s\n' "$rows" "$(cut -d' ' -f1 /proc/loadavg)" >>"$APPLY_DIR/rebuild_load.tsv"
+  for ((k = 0; k < APPLY_REPEAT; k++)); do
+    for ((j = 0; j < n; j++)); do
+      c="${contenders[$(((j + k) % n))]}"
+      fresh_copy base.db "work_$c.db"
+      t0=$(date +%s%N)
+      run_rebuild "$c" "work_$c.db" "rebuild_$c.$k" ||
+        apply_fail "$c rebuild failed on $rows rows: $(tail -n 3 "rebuild_$c.$k.out" "rebuild_$c.$k.time")"
+      ms=$(ms_since "$t0")
+      check_rebuilt "work_$c.db" "$rows"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$rows" "$c" "$k" "$ms" \
+        "$(awk -F': ' '/User time/ {u = $2} /System time/ {s = $2} END {printf "%.0f", (u + s) * 1000}' \
+          "rebuild_$c.$k.time")" \
+        "$(awk -F': ' '/Maximum resident set size/ {print $2}' "rebuild_$c.$k.time")" \
+        >>"$APPLY_DIR/rebuild_results.tsv"
+      if [[ "$c" == automigrate ]]; then
+        # Parts, from the extension's own clocks: the whole call (commit
+        # included), the batch (until just before COMMIT) and the steps.
+        printf '%s\t%s\t%s\t%s\t%s\n' "$rows" "$k" "$ms" \
+          "$(sed -n 's/.*"duration_ms":\([0-9.]*\).*/\1/p' "rebuild_$c.$k.out")" \
+          "$(one_value "work_$c.db" "SELECT b.duration_ms || char(9) || sum(h.duration_ms)
+             FROM migration_batches AS b JOIN migration_history AS h USING (batch)
+             WHERE b.batch = (SELECT max(batch) FROM migration_batches)" "$EXT")" \
+          >>"$APPLY_DIR/rebuild_parts.tsv"
+      fi
+      echo "     round $k $c: $ms ms"
+      rm -f "work_$c.db"
+    done
+  done
+  printf '%s\t%s\n' "$rows" "$(cut -d' ' -f1 /proc/loadavg)" >>"$APPLY_DIR/rebuild_load.tsv"
+  # The hand script statement by statement (.echo/.timer output).
+  "$PY" - "$rows" rebuild_hand.*.out >>"$APPLY_DIR/rebuild_hand_breakdown.tsv" <<'PY'
+import re, statistics, sys
+runs = []
+for path in sys.argv[2:]:
+    stmt, out = None, []
+    for line in open(path):
+        m = re.match(r"Run Time: real ([0-9.]+) user ([0-9.]+) sys ([0-9.]+)", line)
+        if m:
+            if stmt:
+                out.append((stmt[:60], float(m[1]) * 1000, (float(m[2]) + float(m[3])) * 1000))
+            stmt = None
+        elif stmt is None and line.strip() and not line.startswith(("--", ".", " ", ")")):
+            stmt = line.strip()
+    runs.append(out)
+for i, (stmt, _, _) in enumerate(runs[0]):
+    wall = statistics.median(r[i][1] for r in runs)
+    cpu = statistics.median(r[i][2] for r in runs)
+    print(f"{sys.argv[1]}\t{stmt}\t{wall:.0f}\t{cpu:.0f}")
+PY
+  # The extra work of migrate_apply, measured alone on base.db (read-only):
+  # the row count the planner takes, one whole plan (migrate_status,
+  # in-process; migrate_apply plans again under the lock only if another
+  # connection committed meanwhile), and the foreign_key_check of the child
+  # table (the hand script checks the whole database: the same work).
+  local what sql samples
+  for what in count plan fk_check; do
+    case "$what" in
+      count) sql="SELECT count(*) FROM items;" ;;
+      plan) sql="SELECT migrate_status(readfile('B_type.sql'));" ;;
+      fk_check) sql="SELECT count(*) FROM pragma_foreign_key_check('item_notes');" ;;
+    esac
+    samples=()
+    for ((k = 0; k < 3; k++)); do samples+=("$(timer_ms base.db "$sql")"); done
+    "$PY" -c '
+import statistics, sys
+w = statistics.median(float(s.split()[0]) for s in sys.argv[3:])
+c = statistics.median(float(s.split()[1]) for s in sys.argv[3:])
+print(f"{sys.argv[1]}\t{sys.argv[2]}\t{w:.1f}\t{c:.1f}")
+' "$rows" "$what" "${samples[@]}" >>"$APPLY_DIR/rebuild_extra.tsv"
+  done
+}
+
+run_apply() {
+  APPLY_DIR="$OUT/apply"
+  rm -rf "$APPLY_DIR"
+  mkdir -p "$APPLY_DIR"
+  command -v /usr/bin/time >/dev/null ||
+    { echo "bench.sh: /usr/bin/time not found (scripts/setup.sh installs the time package)" >&2; exit 1; }
+  declare -f fresh_copy >"$APPLY_DIR/fresh_copy.sh"
+  echo 'fresh_copy "$@"' >>"$APPLY_DIR/fresh_copy.sh"
+  : >"$APPLY_DIR/base.tsv"
+  : >"$APPLY_DIR/add_results.tsv"
+  : >"$APPLY_DIR/add_reported.tsv"
+  : >"$APPLY_DIR/rebuild_results.tsv"
+  : >"$APPLY_DIR/rebuild_parts.tsv"
+  : >"$APPLY_DIR/rebuild_load.tsv"
+  : >"$APPLY_DIR/rebuild_hand_breakdown.tsv"
+  : >"$APPLY_DIR/rebuild_extra.tsv"
+  local t_all rows
+  t_all=$(date +%s%N)
+  # Warm the binaries and the extension once.
+  sqlite3 :memory: -cmd ".load $EXT" "SELECT automigrate_version()" >/dev/null
+  apply_noop
+  for rows in $APPLY_ROWS; do
+    (
+      make_apply_base "$rows" "$APPLY_DIR/rows$rows"
+      apply_add_column "$rows"
+      apply_rebuild "$rows"
+      rm -f base.db
+    )
+  done
+  APPLY_TOTAL_S=$(($(ms_since "$t_all") / 1000))
+  summarize_apply | tee "$OUT/apply_summary.txt"
+}
+
+summarize_apply() {
+  machine
+  echo "extension file: $(stat -c '%s bytes, modified %y' "$EXT.so") (at the end of the run)"
+  echo "apply mode: ${APPLY_TOTAL_S} s in all; timed connections use the defaults," \
+    "journal_mode=delete, synchronous=FULL (2), cache_size=-2000; each run on a fresh copy" \
+    "(written back, then read once into the OS cache)"
+  echo
+  "$PY" - "$APPLY_DIR" "$APPLY_REPEAT" <<'PY'
+import collections, statistics, sys
+d, repeat = sys.argv[1], sys.argv[2]
+def rows_of(name):
+    return [l.rstrip("\n").split("\t") for l in open(f"{d}/{name}") if l.strip()]
+
+noop = collections.defaultdict(dict)
+for size, name, med, lo, hi, runs, cpu in rows_of("noop_results.tsv"):
+    noop[size][name] = (float(med), float(lo), float(hi), int(runs), float(cpu))
+reported = {(s, db): float(ms) for s, db, ms in rows_of("noop_reported.tsv")}
+print("1. migrate_apply(A) no-op at start-up (whole sqlite3 process; ms)")
+print("| tables | command | median [min-max] | cpu | median - startup+load | "
+      "median - startup+load+schema | duration_ms reported | under 5 ms? |")
+print("|---:|---|---:|---:|---:|---:|---:|---|")
+for s, r in noop.items():
+    base, schema = r["startup+load"][0], r["startup+load+schema"][0]
+    for name, (med, lo, hi, runs, cpu) in r.items():
+        extra = ""
+        if name.startswith("no-op"):
+            db = "migrated" if "migrated" in name else "direct"
+            extra = (f"| {med - base:.1f} | {med - schema:.1f} | {reported[(s, db)]:.2f} | "
+                     f"{'yes' if med - base < 5 else 'no'} |")
+        else:
+            extra = "| | | | |"
+        print(f"| {s} | {name} | {med:.1f} [{lo:.1f}-{hi:.1f}] | {cpu:.1f} {extra}")
+if noop:
+    print(f"({runs} runs after 3 warm-ups per command)")
+    print()
+
+base = {r[0]: r for r in rows_of("base.tsv")}
+if not base:
+    sys.exit(0)
+print("tables: " + "; ".join(f"{int(r):,} rows ({b[1]} bytes/row in the items b-tree, "
+                              f"{int(r) // 10:,} child rows, base.db {b[2]} MiB, built in {int(b[3]) / 1000:.0f} s)"
+                              for r, b in base.items()))
+print()
+add = collections.defaultdict(dict)
+for size, name, med, lo, hi, runs, cpu in rows_of("add_results.tsv"):
+    add[size][name] = (float(med), float(lo), float(hi), int(runs), float(cpu))
+add_rep = dict(rows_of("add_reported.tsv"))
+print("2. ADD COLUMN extra TEXT (nullable), fresh copy before every run (ms)")
+print("| rows | command | median [min-max] | cpu | median - its start-up | ratio automigrate/hand |")
+print("|---:|---|---:|---:|---:|---:|")
+add_runs = 0
+for s, r in add.items():
+    for name, (med, lo, hi, add_runs, cpu) in r.items():
+        sub = {"automigrate": "startup+load", "hand": "startup"}.get(name)
+        minus = f"{med - r[sub][0]:.1f}" if sub else ""
+        ratio = f"{med / r['hand'][0]:.2f}" if name == "automigrate" else ""
+        print(f"| {int(s):,} | {name} | {med:.1f} [{lo:.1f}-{hi:.1f}] | {cpu:.1f} | {minus} | {ratio} |")
+print(f"({add_runs} runs after 1 warm-up; migrate_apply's own duration_ms (before COMMIT), last run: "
+      + ", ".join(f"{float(v):.1f} ms at {int(k):,} rows" for k, v in add_rep.items()) + ")")
+print()
+
+reb = collections.defaultdict(lambda: collections.defaultdict(list))
+for size, c, k, ms, cpu, rss in rows_of("rebuild_results.tsv"):
+    reb[size][c].append((int(ms), int(cpu), int(rss)))
+load = collections.defaultdict(list)
+for size, l in rows_of("rebuild_load.tsv"):
+    load[size].append(l)
+print(f"3. rebuild (qty INTEGER -> TEXT), median of {repeat} runs each (ms; process wall and user+sys)")
+print("| rows | contender | runs (wall) | median wall | median cpu | wall ratio to hand | "
+      "peak RSS median (max), MiB | load avg before/after |")
+print("|---:|---|---|---:|---:|---:|---:|---|")
+for s, by in reb.items():
+    hand = statistics.median(x[0] for x in by["hand"])
+    for c, xs in by.items():
+        w = statistics.median(x[0] for x in xs)
+        cpu = statistics.median(x[1] for x in xs)
+        rss = statistics.median(x[2] for x in xs) / 1024
+        print(f"| {int(s):,} | {c} | {', '.join(str(x[0]) for x in xs)} | {w:.0f} | {cpu:.0f} | "
+              f"{w / hand:.3f} | {rss:.1f} ({max(x[2] for x in xs) / 1024:.1f}) | {'/'.join(load[s])} |")
+for s, by in reb.items():
+    a = statistics.median(x[0] for x in by["automigrate"])
+    h = statistics.median(x[0] for x in by["hand"])
+    print(f"ratio automigrate/hand at {int(s):,} rows: {a / h:.3f} "
+          f"({'within' if a / h <= 1.10 else 'ABOVE'} the 1.10 target)")
+print()
+
+print("   migrate_apply's parts (medians, ms): process wall; the call (duration_ms, commit included);"
+      " the batch until COMMIT; the step's SQL; so: around the steps (plan, schema hashes,"
+      " fk check, history rows) = batch - steps; COMMIT = call - batch; process = wall - call")
+print("| rows | wall | call | batch | steps | batch - steps | call - batch | wall - call |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+parts = collections.defaultdict(list)
+for size, k, wall, call, batch, steps in rows_of("rebuild_parts.tsv"):
+    parts[size].append((float(wall), float(call), float(batch), float(steps)))
+for s, xs in parts.items():
+    m = [statistics.median(x[i] for x in xs) for i in range(4)]
+    print(f"| {int(s):,} | {m[0]:.0f} | {m[1]:.0f} | {m[2]:.0f} | {m[3]:.0f} | {m[2] - m[3]:.0f} | "
+          f"{m[1] - m[2]:.0f} | {m[0] - m[1]:.0f} |")
+print()
+print("   the extra work alone, on base.db (.timer, median of 3, ms wall / cpu)")
+extra = collections.defaultdict(dict)
+for size, what, w, c in rows_of("rebuild_extra.tsv"):
+    extra[what][size] = (w, c)
+label = {"count": "SELECT count(*) FROM items (the planner's row count, once per plan)",
+         "plan": "one plan: migrate_status(B_type.sql), in-process",
+         "fk_check": "pragma_foreign_key_check('item_notes') (both contenders do it)"}
+sizes = list(reb)
+print("| part | " + " | ".join(f"{int(s):,} rows" for s in sizes) + " |")
+print("|---|" + "---:|" * len(sizes))
+for what, by in extra.items():
+    print(f"| {label[what]} | " + " | ".join(f"{by[s][0]} / {by[s][1]}" for s in sizes) + " |")
+print()
+print("   the hand script statement by statement (.timer, medians, ms wall / cpu)")
+hb = collections.defaultdict(dict)
+order = []
+for size, stmt, w, c in rows_of("rebuild_hand_breakdown.tsv"):
+    if stmt not in order: order.append(stmt)
+    hb[stmt][size] = (w, c)
+print("| statement | " + " | ".join(f"{int(s):,} rows" for s in sizes) + " |")
+print("|---|" + "---:|" * len(sizes))
+for stmt in order:
+    print(f"| `{stmt}` | " + " | ".join(
+        f"{hb[stmt][s][0]} / {hb[stmt][s][1]}" if s in hb[stmt] else "" for s in sizes) + " |")
+PY
+}
+
 case "$mode" in
   plan) run_plan ;;
   calibrate) run_calibrate ;;
-  all) run_plan; (run_calibrate) ;;
+  apply) run_apply ;;
+  all) run_plan; (run_calibrate); (run_apply) ;;
 esac
 echo "raw results: $OUT"

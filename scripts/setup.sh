@@ -22,6 +22,7 @@ PACKAGES=(
   libgtest-dev
   libyaml-cpp-dev     # test fixtures
   hyperfine           # benchmarks
+  time                # /usr/bin/time -v: peak RSS in scripts/bench.sh apply
 )
 
 missing=()
