@@ -108,6 +108,18 @@ ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 # shell in between with hyperfine; bash -c in the fallback loop) in the
 # current directory and appends to $TSV one line per command:
 #   PREFIX  NAME  median_ms  min_ms  max_ms  runs  cpu_ms (mean user+sys)
+# emit_median PREFIX NAME "US..." "CPU_MS...": one TSV line
+# (prefix, name, median ms, min, max, runs, mean cpu ms) from loop samples.
+emit_median() {
+  "$PY" -c '
+import statistics, sys
+us = [int(x) / 1000 for x in sys.argv[3].split()]
+cpu = [float(x) for x in sys.argv[4].split()]
+print(f"{sys.argv[1]}\t{sys.argv[2]}\t{statistics.median(us):.2f}\t{min(us):.2f}\t{max(us):.2f}"
+      f"\t{len(us)}\t{statistics.mean(cpu):.2f}")
+' "$@"
+}
+
 time_cmds() {
   local prefix="$1" json="$2"
   shift 2
@@ -141,13 +153,7 @@ PY
         samples+=("$(((t1 - t0) / 1000))")
         cpus+=("$(echo "$cpu" | awk '{print ($1 + $2) * 1000}')")
       done
-      "$PY" -c '
-import statistics, sys
-us = [int(x) / 1000 for x in sys.argv[3].split()]
-cpu = [float(x) for x in sys.argv[4].split()]
-print(f"{sys.argv[1]}\t{sys.argv[2]}\t{statistics.median(us):.2f}\t{min(us):.2f}\t{max(us):.2f}"
-      f"\t{len(us)}\t{statistics.mean(cpu):.2f}")
-' "$prefix" "${names[$i]}" "${samples[*]}" "${cpus[*]}" >>"$TSV"
+      emit_median "$prefix" "${names[$i]}" "${samples[*]}" "${cpus[*]}" >>"$TSV"
     done
   fi
 }
@@ -705,13 +711,7 @@ PY
         samples+=("$(((t1 - t0) / 1000))")
         cpus+=("$(echo "$cpu" | awk '{print ($1 + $2) * 1000}')")
       done
-      "$PY" -c '
-import statistics, sys
-us = [int(x) / 1000 for x in sys.argv[3].split()]
-cpu = [float(x) for x in sys.argv[4].split()]
-print(f"{sys.argv[1]}\t{sys.argv[2]}\t{statistics.median(us):.2f}\t{min(us):.2f}\t{max(us):.2f}"
-      f"\t{len(us)}\t{statistics.mean(cpu):.2f}")
-' "$prefix" "${names[$i]}" "${samples[*]}" "${cpus[*]}" >>"$TSV"
+      emit_median "$prefix" "${names[$i]}" "${samples[*]}" "${cpus[*]}" >>"$TSV"
     done
   fi
 }
