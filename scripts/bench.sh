@@ -104,10 +104,6 @@ LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 # ms_since T0: milliseconds since T0 (from date +%s%N).
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 
-# time_cmds PREFIX JSON NAME1 CMD1 [NAME2 CMD2 ...]: times each command (no
-# shell in between with hyperfine; bash -c in the fallback loop) in the
-# current directory and appends to $TSV one line per command:
-#   PREFIX  NAME  median_ms  min_ms  max_ms  runs  cpu_ms (mean user+sys)
 # emit_median PREFIX NAME "US..." "CPU_MS...": one TSV line
 # (prefix, name, median ms, min, max, runs, mean cpu ms) from loop samples.
 emit_median() {
@@ -120,6 +116,10 @@ print(f"{sys.argv[1]}\t{sys.argv[2]}\t{statistics.median(us):.2f}\t{min(us):.2f}
 ' "$@"
 }
 
+# time_cmds PREFIX JSON NAME1 CMD1 [NAME2 CMD2 ...]: times each command (no
+# shell in between with hyperfine; bash -c in the fallback loop) in the
+# current directory and appends to $TSV one line per command:
+#   PREFIX  NAME  median_ms  min_ms  max_ms  runs  cpu_ms (mean user+sys)
 time_cmds() {
   local prefix="$1" json="$2"
   shift 2
