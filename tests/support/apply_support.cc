@@ -19,13 +19,6 @@ extern char** environ;
 namespace automigrate::testing {
 namespace {
 
-std::string ReadWholeFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string Line(const Row& row) {
   std::string out;
   for (size_t i = 0; i < row.size(); ++i) {
@@ -157,68 +150,6 @@ std::string OracleDifferences(sqlite3* db, std::string_view ddl) {
   std::string out;
   for (const std::string& d : SchemaDifferences(db, want.db(), options)) out += d + "\n";
   return out;
-}
-
-ShellProcess::ShellProcess(const std::string& db_path, std::string_view script) {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "automigrate-shell-XXXXXX").string();
-  if (mkdtemp(tmpl.data()) == nullptr) {
-    result_.err = "cannot create a temporary directory";
-    return;
-  }
-  dir_ = tmpl;
-  {
-    std::ofstream in(dir_ / "script.sql", std::ios::binary);
-    in << script;
-  }
-  const std::string in_path = (dir_ / "script.sql").string();
-  const std::string out_path = (dir_ / "stdout.txt").string();
-  const std::string err_path = (dir_ / "stderr.txt").string();
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, in_path.c_str(), O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  std::string shell = AUTOMIGRATE_SQLITE3_SHELL;
-  std::string bail = "-bail";
-  std::string db_arg = db_path;
-  char* argv[] = {shell.data(), bail.data(), db_arg.data(), nullptr};
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, shell.c_str(), &actions, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    result_.err = "cannot start " + shell + ": " + std::generic_category().message(rc);
-    return;
-  }
-  pid_ = pid;
-}
-
-ShellProcess::~ShellProcess() {
-  Wait();
-  if (!dir_.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-}
-
-std::string ShellProcess::OutputSoFar() const {
-  if (dir_.empty()) return "";
-  return ReadWholeFile(dir_ / "stdout.txt");
-}
-
-ShellResult ShellProcess::Wait() {
-  if (pid_ <= 0 || waited_) return result_;
-  waited_ = true;
-  int status = 0;
-  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-  }
-  result_.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result_.out = ReadWholeFile(dir_ / "stdout.txt");
-  result_.err = ReadWholeFile(dir_ / "stderr.txt");
-  if (WIFSIGNALED(status))
-    result_.err += "\n(killed by signal " + std::to_string(WTERMSIG(status)) + ")";
-  return result_;
 }
 
 }  // namespace automigrate::testing

@@ -88,28 +88,3 @@ std::string OracleDifferences(sqlite3* db, std::string_view ddl);
 
 }  // namespace automigrate::testing
 
-namespace automigrate::testing {
-
-// The sqlite3 shell (AUTOMIGRATE_SQLITE3_SHELL -bail db_path) started in the
-// background with `script` on stdin; Wait() collects its exit code and output.
-// Unlike RunShellScript it does not block, so several can run at once.
-class ShellProcess {
- public:
-  ShellProcess(const std::string& db_path, std::string_view script);
-  ~ShellProcess();  // waits for the process if Wait() was not called
-  ShellProcess(const ShellProcess&) = delete;
-  ShellProcess& operator=(const ShellProcess&) = delete;
-
-  bool started() const { return pid_ > 0; }
-  // What the process has written to stdout so far (it may still be running).
-  std::string OutputSoFar() const;
-  ShellResult Wait();
-
- private:
-  std::filesystem::path dir_;
-  int pid_ = -1;
-  bool waited_ = false;
-  ShellResult result_;
-};
-
-}  // namespace automigrate::testing

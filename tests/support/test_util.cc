@@ -187,21 +187,19 @@ Rows TableRows(sqlite3* db, std::string_view table, const std::vector<std::strin
   return QueryRows(db, sql);
 }
 
-ShellResult RunShellScript(const std::string& db_path, std::string_view script) {
-  ShellResult result;
-  std::filesystem::path dir = MakeTempDir();
-  if (dir.empty()) {
-    result.err = "cannot create a temporary directory";
-    return result;
+ShellProcess::ShellProcess(const std::string& db_path, std::string_view script) {
+  dir_ = MakeTempDir();
+  if (dir_.empty()) {
+    result_.err = "cannot create a temporary directory";
+    return;
   }
-  std::filesystem::path in_path = dir / "script.sql";
-  std::filesystem::path out_path = dir / "stdout.txt";
-  std::filesystem::path err_path = dir / "stderr.txt";
   {
-    std::ofstream in(in_path, std::ios::binary);
+    std::ofstream in(dir_ / "script.sql", std::ios::binary);
     in << script;
   }
-
+  const std::string in_path = (dir_ / "script.sql").string();
+  const std::string out_path = (dir_ / "stdout.txt").string();
+  const std::string err_path = (dir_ / "stderr.txt").string();
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, in_path.c_str(), O_RDONLY, 0);
@@ -217,20 +215,41 @@ ShellResult RunShellScript(const std::string& db_path, std::string_view script) 
   int rc = posix_spawn(&pid, shell.c_str(), &actions, nullptr, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
-    result.err = "cannot start " + shell + ": " + std::generic_category().message(rc);
-  } else {
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = ReadFile(out_path);
-    result.err = ReadFile(err_path);
-    if (WIFSIGNALED(status))
-      result.err += "\n(killed by signal " + std::to_string(WTERMSIG(status)) + ")";
+    result_.err = "cannot start " + shell + ": " + std::generic_category().message(rc);
+    return;
   }
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-  return result;
+  pid_ = pid;
+}
+
+ShellProcess::~ShellProcess() {
+  Wait();
+  if (!dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+}
+
+std::string ShellProcess::OutputSoFar() const {
+  if (dir_.empty()) return "";
+  return ReadFile(dir_ / "stdout.txt");
+}
+
+ShellResult ShellProcess::Wait() {
+  if (pid_ <= 0 || waited_) return result_;
+  waited_ = true;
+  int status = 0;
+  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  result_.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result_.out = ReadFile(dir_ / "stdout.txt");
+  result_.err = ReadFile(dir_ / "stderr.txt");
+  if (WIFSIGNALED(status))
+    result_.err += "\n(killed by signal " + std::to_string(WTERMSIG(status)) + ")";
+  return result_;
+}
+
+ShellResult RunShellScript(const std::string& db_path, std::string_view script) {
+  return ShellProcess(db_path, script).Wait();
 }
 
 bool TryPlanRows(sqlite3* db, std::string_view desired, std::string_view options_json,
