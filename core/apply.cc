@@ -24,11 +24,10 @@
 #include "core/quote.h"
 #include "core/schema.h"
 #include "core/sqlite_handle.h"
+#include "core/txn.h"
 
 namespace automigrate {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 double MsSince(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
@@ -83,128 +82,6 @@ Status CheckPlan(const Plan& plan, const ApplyOptions& o) {
   }
   return Status::Ok();
 }
-
-// Restores PRAGMA foreign_keys on every exit path (it must be switched
-// outside a transaction, so after COMMIT/ROLLBACK).
-class ForeignKeysOff {
- public:
-  ForeignKeysOff() = default;
-  ForeignKeysOff(const ForeignKeysOff&) = delete;
-  ForeignKeysOff& operator=(const ForeignKeysOff&) = delete;
-  Status Enable(sqlite3* db) {
-    db_ = db;
-    AM_RETURN_IF_ERROR(Exec(db, "PRAGMA foreign_keys=OFF"));
-    active_ = true;
-    return Status::Ok();
-  }
-  void Restore() noexcept {
-    if (active_ && sqlite3_get_autocommit(db_)) {
-      (void)Exec(db_, "PRAGMA foreign_keys=ON");
-      active_ = false;
-    }
-  }
-  bool active() const { return active_; }
-  ~ForeignKeysOff() { Restore(); }
-
- private:
-  sqlite3* db_ = nullptr;
-  bool active_ = false;
-};
-
-// The progress handler that enforces max_execution_time_ms. Removed on every
-// exit path (SQLite keeps one handler per connection).
-//
-// Inside the caller's transaction no statement is interrupted: SQLite rolls
-// back the whole transaction when a write statement is interrupted, which
-// would discard the caller's own work. There the limit is checked between
-// steps only.
-class Deadline {
- public:
-  Deadline(sqlite3* db, int64_t limit_ms, bool interrupt) : db_(db) {
-    if (limit_ms <= 0) return;
-    limited_ = true;
-    end_ = Clock::now() + std::chrono::milliseconds(limit_ms);
-    if (!interrupt) return;
-    sqlite3_progress_handler(db_, 1000, &Deadline::Check, this);
-    installed_ = true;
-  }
-  Deadline(const Deadline&) = delete;
-  Deadline& operator=(const Deadline&) = delete;
-  ~Deadline() { Remove(); }
-  void Remove() noexcept {
-    if (installed_) sqlite3_progress_handler(db_, 0, nullptr, nullptr);
-    installed_ = false;
-  }
-  // No limit counts as expired: nothing retries beyond the busy timeout.
-  bool Expired() const { return !limited_ || Clock::now() >= end_; }
-  bool fired() const { return fired_; }
-  void MarkFired() { fired_ = true; }
-
- private:
-  static int Check(void* self) noexcept {
-    auto* d = static_cast<Deadline*>(self);
-    if (Clock::now() < d->end_) return 0;
-    d->fired_ = true;
-    return 1;
-  }
-  sqlite3* db_;
-  Clock::time_point end_{};
-  bool limited_ = false;
-  bool installed_ = false;
-  bool fired_ = false;
-};
-
-// BEGIN IMMEDIATE in autocommit mode (takes the write lock now, waiting as
-// long as the connection's busy timeout allows); a SAVEPOINT inside the
-// caller's transaction, which stays open whatever happens here.
-class Transaction {
- public:
-  explicit Transaction(sqlite3* db) : db_(db), nested_(!sqlite3_get_autocommit(db)) {}
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-  ~Transaction() { Rollback(); }
-
-  Status Begin() {
-    Status s = Exec(db_, nested_ ? "SAVEPOINT automigrate_apply" : "BEGIN IMMEDIATE");
-    if (!s.ok()) return s;
-    open_ = true;
-    return s;
-  }
-  // COMMIT waits for readers to leave (rollback-journal mode) until `deadline`.
-  Status Commit(const Deadline& deadline) {
-    if (nested_) {
-      AM_RETURN_IF_ERROR(Exec(db_, "RELEASE automigrate_apply"));
-      open_ = false;
-      return Status::Ok();
-    }
-    for (;;) {
-      Status s = Exec(db_, "COMMIT");
-      if (s.ok()) {
-        open_ = false;
-        return s;
-      }
-      if ((s.code() & 0xff) != SQLITE_BUSY || deadline.Expired()) return s;
-      sqlite3_sleep(2);
-    }
-  }
-  void Rollback() noexcept {
-    if (!open_) return;
-    open_ = false;
-    if (nested_) {
-      (void)Exec(db_, "ROLLBACK TO automigrate_apply");
-      (void)Exec(db_, "RELEASE automigrate_apply");
-    } else if (!sqlite3_get_autocommit(db_)) {
-      // An interrupt may already have rolled the transaction back.
-      (void)Exec(db_, "ROLLBACK");
-    }
-  }
-  bool nested() const { return nested_; }
-
- private:
-  sqlite3* db_;
-  bool nested_;
-  bool open_ = false;
-};
 
 // Tables another table's FOREIGN KEY references, in the live schema.
 Result<std::set<std::string>> ReferencedTables(sqlite3* db, std::string_view schema) {
@@ -288,6 +165,26 @@ Result<bool> UnchangedSinceLastApply(sqlite3* db, std::string_view schema,
   return now == last->schema_hash_after;
 }
 
+Status BackupInTransactionError() {
+  return Fail(fmt::format(
+      "backup \"always\" cannot be honoured: this transaction has already written, and no "
+      "copy of the file can show its uncommitted changes; call migrate_apply before writing in "
+      "the transaction or outside BEGIN...COMMIT, or pass {{\"backup\": \"auto\"}}"));
+}
+
+Status BackupError(const Status& s) {
+  return Status(s.code(), "migrate_apply: backup failed, nothing was changed: " + s.message());
+}
+
+// backup "auto": a step that loses data or rewrites a table's rows.
+bool WantsBackup(const Plan& plan, const ApplyOptions& o) {
+  if (o.dry_run || o.backup == "never" || plan.empty()) return false;
+  if (o.backup == "always") return true;
+  for (const Step& s : plan.steps)
+    if (s.destructive || s.op == Op::kRebuildTable) return true;
+  return false;
+}
+
 StepRecord RecordFor(size_t index, const Step& step) {
   StepRecord r;
   r.step = static_cast<int64_t>(index + 1);
@@ -308,8 +205,10 @@ std::string ApplyReport::ToJson() const {
   j["version"] = version;
   j["steps"] = steps;
   j["duration_ms"] = Round3(duration_ms);
-  j["backup"] = backup ? nlohmann::ordered_json(*backup) : nlohmann::ordered_json(nullptr);
+  j["backup"] = backup ? nlohmann::ordered_json::parse(backup->ToJson())
+                      : nlohmann::ordered_json(nullptr);
   j["dry_run"] = dry_run;
+  if (!backup_note.empty()) j["backup_note"] = backup_note;
   return j.dump();
 }
 
@@ -319,10 +218,6 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
   const std::string started_at = NowIso8601();
   ApplyReport report;
   report.dry_run = o.dry_run;
-  if (o.backup == "always") {
-    return Fail("backups are not available in this version yet; use {\"backup\": \"never\"} or "
-                "\"auto\"");
-  }
 
   // The start-up path: nothing to do means nothing written, no lock taken.
   const std::string fingerprint = PlanFingerprint(desired_sql, o.plan);
@@ -348,6 +243,42 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
   if (!fk_setting.ok()) return fk_setting.status().WithPrefix("migrate_apply");
   const bool fk_on = *fk_setting != 0;
   const bool in_caller_tx = !sqlite3_get_autocommit(db);
+
+  // Backups that cannot wait for the lock: refused inside a caller's
+  // transaction (the committed file is not the state the caller sees), and
+  // taken now for an in-memory database (nothing else can write it, and the
+  // backup API cannot read a connection holding a write transaction).
+  const bool memory = IsMemoryDatabase(db, schema);
+  std::optional<BackupRecord> backup;
+  if (WantsBackup(*first, o)) {
+    // The caller's transaction has written nothing yet: the committed file is
+    // what it sees, and a second connection can copy it now. Once it has
+    // written, no copy can show its view.
+    const bool caller_wrote =
+        in_caller_tx && sqlite3_txn_state(db, schema.c_str()) == SQLITE_TXN_WRITE;
+    if (caller_wrote && o.backup == "always") return BackupInTransactionError();
+    if (caller_wrote) {
+      report.backup_note =
+          "no backup taken: the caller's transaction has already written, and no copy of the "
+          "file can show its uncommitted changes (ROLLBACK is the way back until it commits)";
+    } else if (memory && !o.backup_dir) {
+      if (o.backup == "always") {
+        return Fail("backup \"always\" needs backup_dir for an in-memory or temporary database "
+                    "(it has no file to put backups beside)");
+      }
+      report.backup_note =
+          "in-memory or temporary database: no backup taken (backup \"auto\" without backup_dir)";
+    } else if (memory || in_caller_tx) {
+      AM_ASSIGN_OR_RETURN(int64_t next, NextBatch(db, schema));
+      BackupRequest br;
+      br.schema = schema;
+      br.dir = o.backup_dir;
+      br.batch = next;
+      Result<BackupRecord> taken = TakeBackup(db, br);
+      if (!taken.ok()) return BackupError(taken.status());
+      backup = std::move(taken).value();
+    }
+  }
   ForeignKeysOff fk_guard;
 
   if (fk_on && in_caller_tx && first->NeedsForeignKeysOff()) {
@@ -416,8 +347,30 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
       // must go off first, which needs the transaction closed.
       return Fail("the database changed while waiting for the lock; call migrate_apply again");
     }
+    if (in_caller_tx && o.backup == "always" && !backup) return BackupInTransactionError();
   }
   report.plan_hash = plan.Hash();
+
+  // The backup, under the lock and before the first step: the file is the
+  // committed pre-migration state. Its failure aborts the batch.
+  if (failure.ok() && !backup && !memory && !in_caller_tx && WantsBackup(plan, o)) {
+    BackupRequest br;
+    br.schema = schema;
+    br.dir = o.backup_dir;
+    Result<int64_t> next = NextBatch(db, schema);
+    if (next.ok()) br.batch = *next;
+    br.lock_held = true;
+    br.keep_going = [&] { return o.max_execution_time_ms <= 0 || !deadline.Expired(); };
+    Result<BackupRecord> taken = TakeBackup(db, br);
+    if (taken.ok()) {
+      backup = std::move(taken).value();
+    } else if ((taken.status().code() & 0xff) == SQLITE_INTERRUPT) {
+      deadline.MarkFired();
+      failure = timeout_error();
+    } else {
+      failure = BackupError(taken.status());
+    }
+  }
 
   // Run the steps. From here on every error goes to the failure path below.
   std::string hash_before;
@@ -499,7 +452,12 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
       batch.status = "applied";
       batch.schema_hash_after = hash_after;
       batch.duration_ms = MsSince(t0);
-      recorded = RecordBatch(db, schema, batch, records);
+      if (backup) {
+        Result<int64_t> id = RecordBackup(db, schema, *backup);
+        recorded = id.status();
+        if (id.ok()) backup->id = batch.backup_id.emplace(*id);
+      }
+      if (recorded.ok()) recorded = RecordBatch(db, schema, batch, records);
     }
     if (recorded.ok()) recorded = tx.Commit(deadline);
     if (recorded.ok()) {
@@ -508,6 +466,7 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
       report.batch = batch.batch;
       report.version = *batch.version;
       report.steps = batch.steps;
+      report.backup = backup;
       report.duration_ms = MsSince(t0);
       return report;
     }
@@ -540,7 +499,14 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
     s = next.status();
     if (s.ok()) {
       batch.batch = *next;
-      s = RecordBatch(db, schema, batch, records);
+      if (backup) {
+        // The backup was taken (the batch failed later): keep it on record.
+        backup->batch = batch.batch;
+        Result<int64_t> id = RecordBackup(db, schema, *backup);
+        s = id.status();
+        if (id.ok()) backup->id = batch.backup_id.emplace(*id);
+      }
+      if (s.ok()) s = RecordBatch(db, schema, batch, records);
     }
     // One attempt, bounded by the busy timeout: a reader that blocks the
     // record must not hold the error back (it then says so).

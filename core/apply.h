@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/backup.h"
 #include "core/plan.h"
 #include "core/sqlite_api.h"
 #include "core/status.h"
@@ -30,13 +31,30 @@ struct ApplyReport {
   int64_t version = 0;           // the database's migration version afterwards
   int64_t steps = 0;
   double duration_ms = 0;
-  std::optional<std::string> backup;
+  std::optional<BackupRecord> backup;  // the backup taken for this batch
+  std::string backup_note;             // why none was taken when one would have been
   bool dry_run = false;
   std::string plan_hash;
 
-  std::string ToJson() const;  // {ok, batch, version, steps, duration_ms, backup, dry_run}
+  // {ok, batch, version, steps, duration_ms, backup, dry_run}; backup is
+  // {id, path, bytes, checksum, created_at} or null, followed by
+  // "backup_note" when a backup was wanted but not taken.
+  std::string ToJson() const;
 };
 
+// Backups (`backup`): "auto" takes one when the plan has a destructive step
+// or a rebuild, "always" for every batch that changes something, "never"
+// none; never for a dry run. It is taken under the migration's lock before
+// the first step (for an in-memory database, just before the lock: nothing
+// else can write it), counts against the time limit, and its failure aborts
+// the batch before any change. Inside a caller's transaction it is taken
+// before the savepoint through a second connection, as long as that
+// transaction has not written yet. After a write no copy can show what the
+// caller sees: "auto" then takes none and says so in backup_note (the
+// caller's ROLLBACK is the way back), "always" is refused.
+// In-memory/temporary databases with "auto" and no backup_dir take none and
+// say so in backup_note; "always" there needs backup_dir.
+//
 // Errors are Statuses whose message starts with "migrate_apply: " and says
 // what to do: destructive plan without allow_destructive, failed data
 // pre-check, stale plan hash, lock not obtained, time limit, a failing step,

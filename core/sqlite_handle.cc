@@ -17,9 +17,9 @@ Status Status::WithPrefix(std::string_view prefix) const {
   return {code_, fmt::format("{}: {}", prefix, message_)};
 }
 
-Result<DbPtr> OpenDb(const std::string& path, int flags) {
+Result<DbPtr> OpenDb(const std::string& path, int flags, const char* vfs) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs);
   DbPtr db(raw);
   if (rc != SQLITE_OK) return Status::FromDb(db.get(), fmt::format("cannot open {}", path));
   sqlite3_extended_result_codes(db.get(), 1);
@@ -87,6 +87,14 @@ Status Exec(sqlite3* db, std::string_view sql) {
   std::string msg = err ? err : sqlite3_errstr(rc);
   sqlite3_free(err);
   return {sqlite3_extended_errcode(db) ? sqlite3_extended_errcode(db) : rc, msg};
+}
+
+Result<std::string> QueryText(sqlite3* db, std::string_view sql) {
+  Stmt q;
+  AM_RETURN_IF_ERROR(q.Prepare(db, sql));
+  std::string v = q.Step() ? q.Text(0) : std::string();
+  AM_RETURN_IF_ERROR(q.status());
+  return v;
 }
 
 Result<int64_t> QueryInt(sqlite3* db, std::string_view sql, int64_t fallback) {

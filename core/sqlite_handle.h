@@ -23,13 +23,20 @@ struct DbDeleter {
 };
 using DbPtr = std::unique_ptr<sqlite3, DbDeleter>;
 
+struct BackupDeleter {
+  void operator()(sqlite3_backup* b) const noexcept { sqlite3_backup_finish(b); }
+};
+// An online-backup operation; finishing it early rolls back the destination.
+using BackupPtr = std::unique_ptr<sqlite3_backup, BackupDeleter>;
+
 struct ValueDeleter {
   void operator()(sqlite3_value* v) const noexcept { sqlite3_value_free(v); }
 };
 using ValuePtr = std::unique_ptr<sqlite3_value, ValueDeleter>;  // from sqlite3_value_dup
 
-// Opens `path` with `flags`; the handle is closed when the DbPtr goes.
-Result<DbPtr> OpenDb(const std::string& path, int flags);
+// Opens `path` with `flags` (and the VFS named `vfs`, or the default); the
+// handle is closed when the DbPtr goes.
+Result<DbPtr> OpenDb(const std::string& path, int flags, const char* vfs = nullptr);
 
 // A prepared statement on a borrowed connection.
 //   Stmt q;
@@ -67,6 +74,9 @@ class Stmt {
 
 // Runs every statement of `sql` (no rows expected).
 Status Exec(sqlite3* db, std::string_view sql);
+
+// The first column of the first row of `sql` as text ("" for NULL or no row).
+Result<std::string> QueryText(sqlite3* db, std::string_view sql);
 
 // Returns the first column of the first row of `sql` with ?1 bound to `arg`
 // when given; NULL or no row -> `fallback`.

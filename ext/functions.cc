@@ -4,7 +4,9 @@
 #include "ext/functions.h"
 
 #include "ext/apply_functions.h"
+#include "ext/backup_functions.h"
 #include "ext/guard.h"
+#include "ext/health_function.h"
 #include "ext/history_vtab.h"
 #include "ext/plan_functions.h"
 #include "ext/plan_vtab.h"
@@ -32,6 +34,15 @@ constexpr FunctionSpec kFunctions[] = {
     {"migrate_configure", -1, kTopLevelOnly, MigrateConfigureFunc},
     // Reads the history, like migration_batches (DIRECTONLY below).
     {"migrate_stats", -1, kTopLevelOnly, MigrateStatsFunc},
+    {"migrate_rollback", -1, kTopLevelOnly, MigrateRollbackFunc},
+    // Files: they create, read, replace and delete backups.
+    {"backup_create", -1, kTopLevelOnly, BackupCreateFunc},
+    // Reads a file and records verified_at (DESIGN.md "Backups").
+    {"backup_verify", -1, kTopLevelOnly, BackupVerifyFunc},
+    {"backup_restore", -1, kTopLevelOnly, BackupRestoreFunc},
+    {"backup_cleanup", -1, kTopLevelOnly, BackupCleanupFunc},
+    // Reads the whole database (quick_check) and backup files.
+    {"migrate_health", -1, kTopLevelOnly, MigrateHealthFunc},
 };
 
 // The modules are DIRECTONLY too: each xConnect calls
@@ -40,6 +51,7 @@ constexpr ModuleSpec kModules[] = {
     {"migrate_plan", &kPlanModule},
     {"migration_history", &kHistoryModule},
     {"migration_batches", &kBatchesModule},
+    {"migration_backups", &kBackupsModule},
 };
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/backup.h"
 #include "core/history.h"
 #include "ext/guard.h"
 #include "ext/options.h"
@@ -26,7 +27,7 @@
 namespace automigrate::ext {
 namespace {
 
-enum class Kind { kHistory, kBatches };
+enum class Kind { kHistory, kBatches, kBackups };
 
 // Column order is the SQL surface (DESIGN.md). Declared types give `batch`
 // INTEGER affinity, so `batch = '3'` compares as SQLite would on a table.
@@ -70,6 +71,21 @@ enum BatchesColumn {
   kBSchema
 };
 
+constexpr const char* kBackupsSchema =
+    "CREATE TABLE x(id INTEGER, path TEXT, bytes INTEGER, checksum TEXT, created_at TEXT, "
+    "batch INTEGER, \"exists\" INTEGER, verified_at TEXT, schema HIDDEN)";
+enum BackupsColumn {
+  kKId,
+  kKPath,
+  kKBytes,
+  kKChecksum,
+  kKCreatedAt,
+  kKBatch,
+  kKExists,
+  kKVerifiedAt,
+  kKSchema
+};
+
 // idxNum bits: which arguments xFilter finds in argv, in this order.
 constexpr int kHasSchema = 1;
 constexpr int kHasBatch = 2;
@@ -86,20 +102,30 @@ struct HistoryCursor : sqlite3_vtab_cursor {
   std::string schema = "main";  // echoed by the HIDDEN column
   std::vector<StepRecord> steps;
   std::vector<BatchRecord> batches;
+  std::vector<BackupRecord> backups;
   size_t row = 0;
 
   size_t size() const {
-    return static_cast<const HistoryVtab*>(pVtab)->kind == Kind::kHistory ? steps.size()
-                                                                          : batches.size();
+    switch (static_cast<const HistoryVtab*>(pVtab)->kind) {
+      case Kind::kHistory: return steps.size();
+      case Kind::kBatches: return batches.size();
+      case Kind::kBackups: return backups.size();
+    }
+    return 0;
   }
 };
 
 int Connect(sqlite3* db, Kind kind, sqlite3_vtab** out, char** err) noexcept {
-  const char* name = kind == Kind::kHistory ? "migration_history" : "migration_batches";
+  const char* name = kind == Kind::kHistory   ? "migration_history"
+                     : kind == Kind::kBatches ? "migration_batches"
+                                              : "migration_backups";
+  const char* declared = kind == Kind::kHistory   ? kHistorySchema
+                         : kind == Kind::kBatches ? kBatchesSchema
+                                                  : kBackupsSchema;
   std::string error;
   int rc = GuardCode(
       [&] {
-        int rc = sqlite3_declare_vtab(db, kind == Kind::kHistory ? kHistorySchema : kBatchesSchema);
+        int rc = sqlite3_declare_vtab(db, declared);
         // Reading history writes nothing and reads no files, so it would be
         // harmless in a view; but the rows carry every migration's SQL and
         // errors, and the extension's other tables (migrate_plan) are
@@ -114,8 +140,13 @@ int Connect(sqlite3* db, Kind kind, sqlite3_vtab** out, char** err) noexcept {
         vtab->db = db;
         vtab->kind = kind;
         vtab->name = name;
-        vtab->batch_col = kind == Kind::kHistory ? int{kHBatch} : int{kBBatch};
-        vtab->schema_col = kind == Kind::kHistory ? int{kHSchema} : int{kBSchema};
+        // Backups are few and read whole: no `batch` push-down (-1).
+        vtab->batch_col = kind == Kind::kHistory   ? int{kHBatch}
+                          : kind == Kind::kBatches ? int{kBBatch}
+                                                   : -1;
+        vtab->schema_col = kind == Kind::kHistory   ? int{kHSchema}
+                           : kind == Kind::kBatches ? int{kBSchema}
+                                                    : int{kKSchema};
         *out = vtab;
         return SQLITE_OK;
       },
@@ -132,6 +163,11 @@ int HistoryConnect(sqlite3* db, void* /*aux*/, int /*argc*/, const char* const* 
 int BatchesConnect(sqlite3* db, void* /*aux*/, int /*argc*/, const char* const* /*argv*/,
                    sqlite3_vtab** out, char** err) noexcept {
   return Connect(db, Kind::kBatches, out, err);
+}
+
+int BackupsConnect(sqlite3* db, void* /*aux*/, int /*argc*/, const char* const* /*argv*/,
+                   sqlite3_vtab** out, char** err) noexcept {
+  return Connect(db, Kind::kBackups, out, err);
 }
 
 int HistoryDisconnect(sqlite3_vtab* vtab) noexcept {
@@ -159,7 +195,7 @@ int HistoryBestIndex(sqlite3_vtab* base, sqlite3_index_info* info) noexcept {
         } else if (schema < 0) {
           schema = i;
         }
-      } else if (c.iColumn == vtab->batch_col && c.usable && batch < 0) {
+      } else if (vtab->batch_col >= 0 && c.iColumn == vtab->batch_col && c.usable && batch < 0) {
         batch = i;
       }
     }
@@ -187,7 +223,7 @@ int HistoryBestIndex(sqlite3_vtab* base, sqlite3_index_info* info) noexcept {
       info->estimatedRows = batches ? 100 : 1000;
     }
     // Rows come out ordered by batch (then step, for history).
-    if (info->nOrderBy == 1 && !info->aOrderBy[0].desc &&
+    if (vtab->batch_col >= 0 && info->nOrderBy == 1 && !info->aOrderBy[0].desc &&
         (info->aOrderBy[0].iColumn == vtab->batch_col ||
          (batches && info->aOrderBy[0].iColumn < 0)))
       info->orderByConsumed = 1;
@@ -233,6 +269,7 @@ int HistoryFilter(sqlite3_vtab_cursor* cursor, int idx_num, const char* /*idx_st
     const auto* vtab = static_cast<const HistoryVtab*>(cur->pVtab);
     cur->steps.clear();
     cur->batches.clear();
+    cur->backups.clear();
     cur->row = 0;
     cur->schema = "main";
     int arg = 0;
@@ -254,9 +291,13 @@ int HistoryFilter(sqlite3_vtab_cursor* cursor, int idx_num, const char* /*idx_st
       Result<std::vector<StepRecord>> rows = ReadSteps(vtab->db, cur->schema, batch);
       if (rows.ok()) cur->steps = std::move(rows).value();
       status = rows.status();
-    } else {
+    } else if (vtab->kind == Kind::kBatches) {
       Result<std::vector<BatchRecord>> rows = ReadBatches(vtab->db, cur->schema, batch);
       if (rows.ok()) cur->batches = std::move(rows).value();
+      status = rows.status();
+    } else {
+      Result<std::vector<BackupRecord>> rows = ReadBackups(vtab->db, cur->schema);
+      if (rows.ok()) cur->backups = std::move(rows).value();
       status = rows.status();
     }
     if (!status.ok()) {
@@ -323,6 +364,20 @@ void BatchColumn(sqlite3_context* ctx, const BatchRecord& b, int col) {
   }
 }
 
+void BackupColumn(sqlite3_context* ctx, const BackupRecord& b, int col) {
+  switch (col) {
+    case kKId: return sqlite3_result_int64(ctx, b.id);
+    case kKPath: return ResultText(ctx, b.path);
+    case kKBytes: return sqlite3_result_int64(ctx, b.bytes);
+    case kKChecksum: return ResultText(ctx, b.checksum);
+    case kKCreatedAt: return ResultText(ctx, b.created_at);
+    case kKBatch: return ResultOptInt(ctx, b.batch);
+    case kKExists: return sqlite3_result_int(ctx, b.exists ? 1 : 0);
+    case kKVerifiedAt: return ResultOptText(ctx, b.verified_at);
+    default: return sqlite3_result_null(ctx);
+  }
+}
+
 int HistoryColumn(sqlite3_vtab_cursor* cursor, sqlite3_context* ctx, int col) noexcept {
   const auto* cur = static_cast<const HistoryCursor*>(cursor);
   const auto* vtab = static_cast<const HistoryVtab*>(cur->pVtab);
@@ -330,8 +385,11 @@ int HistoryColumn(sqlite3_vtab_cursor* cursor, sqlite3_context* ctx, int col) no
   Guard(ctx, [&] {
     if (col == vtab->schema_col) return ResultText(ctx, cur->schema);
     if (cur->row >= cur->size()) return sqlite3_result_null(ctx);
-    if (vtab->kind == Kind::kHistory) return StepColumn(ctx, cur->steps[cur->row], col);
-    BatchColumn(ctx, cur->batches[cur->row], col);
+    switch (vtab->kind) {
+      case Kind::kHistory: return StepColumn(ctx, cur->steps[cur->row], col);
+      case Kind::kBatches: return BatchColumn(ctx, cur->batches[cur->row], col);
+      case Kind::kBackups: return BackupColumn(ctx, cur->backups[cur->row], col);
+    }
   });
   return SQLITE_OK;
 }
@@ -341,10 +399,12 @@ int HistoryRowid(sqlite3_vtab_cursor* cursor, sqlite3_int64* rowid) noexcept {
   const auto* cur = static_cast<const HistoryCursor*>(cursor);
   if (cur->row >= cur->size()) {
     *rowid = 0;
-  } else if (static_cast<const HistoryVtab*>(cur->pVtab)->kind == Kind::kHistory) {
-    *rowid = cur->steps[cur->row].id;
   } else {
-    *rowid = cur->batches[cur->row].batch;
+    switch (static_cast<const HistoryVtab*>(cur->pVtab)->kind) {
+      case Kind::kHistory: *rowid = cur->steps[cur->row].id; break;
+      case Kind::kBatches: *rowid = cur->batches[cur->row].batch; break;
+      case Kind::kBackups: *rowid = cur->backups[cur->row].id; break;
+    }
   }
   return SQLITE_OK;
 }
@@ -374,6 +434,22 @@ const sqlite3_module kBatchesModule = {
     /*iVersion=*/0,
     /*xCreate=*/nullptr,
     /*xConnect=*/BatchesConnect,
+    /*xBestIndex=*/HistoryBestIndex,
+    /*xDisconnect=*/HistoryDisconnect,
+    /*xDestroy=*/nullptr,
+    /*xOpen=*/HistoryOpen,
+    /*xClose=*/HistoryClose,
+    /*xFilter=*/HistoryFilter,
+    /*xNext=*/HistoryNext,
+    /*xEof=*/HistoryEof,
+    /*xColumn=*/HistoryColumn,
+    /*xRowid=*/HistoryRowid,
+};
+
+const sqlite3_module kBackupsModule = {
+    /*iVersion=*/0,
+    /*xCreate=*/nullptr,
+    /*xConnect=*/BackupsConnect,
     /*xBestIndex=*/HistoryBestIndex,
     /*xDisconnect=*/HistoryDisconnect,
     /*xDestroy=*/nullptr,

@@ -18,5 +18,9 @@ namespace automigrate::ext {
 // take the HIDDEN argument column `schema` (default 'main').
 extern const sqlite3_module kHistoryModule;
 extern const sqlite3_module kBatchesModule;
+// "migration_backups": one row per recorded backup, oldest first (id, path,
+// bytes, checksum, created_at, batch, exists, verified_at); `exists` is
+// looked up in the file system on every read.
+extern const sqlite3_module kBackupsModule;
 
 }  // namespace automigrate::ext

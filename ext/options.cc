@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -152,6 +153,27 @@ Status SetSchema(const ParseContext& c, const json& v, Options* o) {
   return Status::Ok();
 }
 
+Status SetForce(const ParseContext& c, const json& v, Options* o) {
+  if (!v.is_boolean()) return TypeError(c, "force", "a boolean");
+  o->force = v.get<bool>();
+  return Status::Ok();
+}
+
+Status SetMethod(const ParseContext& c, const json& v, Options* o) {
+  const std::string* s = v.get_ptr<const std::string*>();
+  if (!s || (*s != "auto" && *s != "sql" && *s != "backup"))
+    return TypeError(c, "method", R"(one of "auto", "sql", "backup")");
+  o->method = *s;
+  return Status::Ok();
+}
+
+Status SetMaxAgeDays(const ParseContext& c, const json& v, Options* o) {
+  if (!v.is_number() || v.get<double>() < 0 || !std::isfinite(v.get<double>()))
+    return TypeError(c, "max_age_days", "a non-negative number");
+  o->max_age_days = v.get<double>();
+  return Status::Ok();
+}
+
 using Setter = Status (*)(const ParseContext&, const json&, Options*);
 
 struct OptionSpec {
@@ -171,6 +193,9 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"rename", kOptRename, SetRename},
     {"column_order", kOptColumnOrder, SetColumnOrder},
     {"schema", kOptSchema, SetSchema},
+    {"force", kOptForce, SetForce},
+    {"method", kOptMethod, SetMethod},
+    {"max_age_days", kOptMaxAgeDays, SetMaxAgeDays},
 };
 
 const OptionSpec* FindSpec(std::string_view name) {

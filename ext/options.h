@@ -33,6 +33,10 @@ struct Options {
   std::optional<std::string> backup_dir;  // nullopt: `<database file>.backups/`
   int64_t max_execution_time_ms = 15000;
   std::optional<std::string> expected_plan_hash;  // lower-case hex, 32 digits
+  // Keys of the backup and rollback functions only (not in OptionsToJson).
+  bool force = false;                   // migrate_rollback
+  std::string method = "auto";          // migrate_rollback: auto | sql | backup
+  std::optional<double> max_age_days;   // backup_cleanup
 };
 
 // Option keys as bits, so each SQL function says which keys it takes.
@@ -46,6 +50,9 @@ enum OptionKey : uint32_t {
   kOptRename = 1u << 6,
   kOptColumnOrder = 1u << 7,
   kOptSchema = 1u << 8,
+  kOptForce = 1u << 9,
+  kOptMethod = 1u << 10,
+  kOptMaxAgeDays = 1u << 11,
 };
 // The planner functions and migrate_apply take every key: the same options
 // object can be reviewed with migrate_plan/migrate_status and then applied.

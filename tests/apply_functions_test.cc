@@ -332,7 +332,7 @@ TEST(HistoryVtab, ColumnsInOrderWithHiddenSchema) {
 TEST(HistoryVtab, EmptyOnAFreshDatabaseAndCreatesNothing) {
   TestDb db = TestDb::File();
   ASSERT_OPEN(db);
-  for (const char* table : {"migration_history", "migration_batches"}) {
+  for (const char* table : {"migration_history", "migration_batches", "migration_backups"}) {
     const std::string t(table);
     EXPECT_TRUE(db.QueryRows("SELECT * FROM " + t).empty()) << t;
     EXPECT_TRUE(db.QueryRows("SELECT * FROM " + t + "('main')").empty()) << t;
@@ -344,7 +344,7 @@ TEST(HistoryVtab, EmptyOnAFreshDatabaseAndCreatesNothing) {
 TEST(HistoryVtab, ReadOnlyAndEponymousOnly) {
   TestDb db = TestDb::File();
   ASSERT_OPEN(db);
-  for (const char* table : {"migration_history", "migration_batches"}) {
+  for (const char* table : {"migration_history", "migration_batches", "migration_backups"}) {
     const std::string t(table);
     const std::string message = "table " + t + " may not be modified";
     EXPECT_EQ(ExecError(db.db(), "INSERT INTO " + t + "(batch) VALUES (1)"), message);
@@ -354,7 +354,7 @@ TEST(HistoryVtab, ReadOnlyAndEponymousOnly) {
   }
   EXPECT_EQ(db.QueryRows("SELECT name FROM pragma_module_list WHERE name LIKE 'migration_%' "
                          "ORDER BY name"),
-            (Rows{{"migration_batches"}, {"migration_history"}}));
+            (Rows{{"migration_backups"}, {"migration_batches"}, {"migration_history"}}));
 }
 
 TEST(HistoryVtab, SchemaArgumentErrors) {

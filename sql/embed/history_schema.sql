@@ -36,3 +36,15 @@ CREATE TABLE IF NOT EXISTS $S._automigrate_config(
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL          -- JSON value
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS $S._automigrate_backups(
+  id INTEGER PRIMARY KEY,
+  path TEXT NOT NULL,          -- absolute; the sidecar is path || '.json'
+  bytes INTEGER NOT NULL,
+  checksum TEXT NOT NULL,      -- XXH3-128 of the file, as xxh128sum prints it
+  created_at TEXT NOT NULL,    -- UTC, ISO-8601 with milliseconds
+  batch INTEGER,               -- the migration batch it was taken for (NULL: backup_create)
+  source TEXT NOT NULL,        -- the database file it copies ('' for an in-memory database)
+  schema_hash TEXT NOT NULL,   -- SchemaHash of the copy
+  method TEXT NOT NULL,        -- 'copy' (file copy under the write lock) or 'backup_api'
+  verified_at TEXT             -- the last backup_verify/restore that found it intact
+);

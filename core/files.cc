@@ -1,0 +1,258 @@
+#include "core/files.h"
+
+#define XXH_INLINE_ALL
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+namespace automigrate {
+namespace {
+
+// Large enough that the syscalls disappear next to the copy itself, small
+// enough to stay in the L2/L3 cache while XXH3 reads it.
+constexpr size_t kChunk = 1 << 20;
+
+Status Errno(int code, std::string_view what, std::string_view path) {
+  // SQLITE_FULL for a full disk or a file-size limit, SQLITE_IOERR otherwise,
+  // so callers and tests can tell them apart.
+  int rc = (code == ENOSPC || code == EFBIG || code == EDQUOT) ? SQLITE_FULL : SQLITE_IOERR;
+  return {rc, fmt::format("{} {}: {}", what, path, std::strerror(code))};
+}
+
+std::string Hex(const XXH128_hash_t& h) {
+  XXH128_canonical_t canon;
+  XXH128_canonicalFromHash(&canon, h);
+  std::string hex;
+  hex.reserve(32);
+  for (unsigned char b : canon.digest) hex += fmt::format("{:02x}", b);
+  return hex;
+}
+
+Status WriteAll(int fd, const char* p, size_t n, std::string_view path) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Errno(errno, "cannot write", path);
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return Status::Ok();
+}
+
+struct XxhStateDeleter {
+  void operator()(XXH3_state_t* s) const noexcept { XXH3_freeState(s); }
+};
+
+}  // namespace
+
+FileDescriptor& FileDescriptor::operator=(FileDescriptor&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.release();
+  }
+  return *this;
+}
+
+FileDescriptor::~FileDescriptor() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status FileDescriptor::Close() {
+  if (fd_ < 0) return Status::Ok();
+  int rc = ::close(fd_);
+  fd_ = -1;
+  if (rc != 0) return Errno(errno, "cannot close", "file");
+  return Status::Ok();
+}
+
+Result<FileDescriptor> OpenFile(const std::string& path, int flags, int mode) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  if (fd < 0) return Errno(errno, "cannot open", path);
+  return FileDescriptor(fd);
+}
+
+bool PathExists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+Result<int64_t> FileSize(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return Errno(errno, "cannot stat", path);
+  return static_cast<int64_t>(st.st_size);
+}
+
+Status MakeDirectories(const std::string& dir, int mode) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(dir, ec)) return Status::Ok();
+  std::string parent = DirName(dir);
+  if (parent != dir && !parent.empty()) AM_RETURN_IF_ERROR(MakeDirectories(parent, mode));
+  if (::mkdir(dir.c_str(), static_cast<mode_t>(mode)) != 0 && errno != EEXIST)
+    return Errno(errno, "cannot create directory", dir);
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return Status(SQLITE_CANTOPEN, fmt::format("{} exists and is not a directory", dir));
+  return Status::Ok();
+}
+
+Status SyncDirectory(const std::string& dir) {
+  AM_ASSIGN_OR_RETURN(FileDescriptor fd, OpenFile(dir, O_RDONLY | O_DIRECTORY));
+  if (::fsync(fd.get()) != 0 && errno != EINVAL) return Errno(errno, "cannot sync", dir);
+  return Status::Ok();
+}
+
+std::string AbsolutePath(std::string_view path) {
+  std::filesystem::path p{std::string(path)};
+  std::error_code ec;
+  if (p.is_relative()) {
+    std::filesystem::path cwd = std::filesystem::current_path(ec);
+    if (!ec) p = cwd / p;
+  }
+  return p.lexically_normal().string();
+}
+
+std::string DirName(std::string_view path) {
+  std::filesystem::path p{std::string(path)};
+  std::string parent = p.parent_path().string();
+  return parent.empty() ? std::string(".") : parent;
+}
+
+std::string BaseName(std::string_view path) {
+  return std::filesystem::path{std::string(path)}.filename().string();
+}
+
+Result<std::string> FileChecksum(const std::string& path, int64_t* bytes) {
+  AM_ASSIGN_OR_RETURN(FileDescriptor fd, OpenFile(path, O_RDONLY));
+  (void)::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  std::unique_ptr<XXH3_state_t, XxhStateDeleter> state(XXH3_createState());
+  if (!state) return Status(SQLITE_NOMEM, "out of memory");
+  XXH3_128bits_reset(state.get());
+  std::vector<char> buf(kChunk);
+  int64_t total = 0;
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno(errno, "cannot read", path);
+    }
+    if (n == 0) break;
+    XXH3_128bits_update(state.get(), buf.data(), static_cast<size_t>(n));
+    total += n;
+  }
+  if (bytes) *bytes = total;
+  return Hex(XXH3_128bits_digest(state.get()));
+}
+
+ReadAt FileReader(const FileDescriptor& fd, std::string path) {
+  const int f = fd.get();
+  return [f, path = std::move(path)](char* buf, size_t n, int64_t offset) -> Status {
+    while (n > 0) {
+      ssize_t r = ::pread(f, buf, n, offset);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return Errno(errno, "cannot read", path);
+      }
+      if (r == 0) return Status(SQLITE_IOERR_SHORT_READ, fmt::format("{} is shorter than expected", path));
+      buf += r;
+      n -= static_cast<size_t>(r);
+      offset += r;
+    }
+    return Status::Ok();
+  };
+}
+
+Result<CopyResult> CopyAndHash(const ReadAt& read, int64_t size, const FileDescriptor& to,
+                               const std::string& to_name,
+                               const std::function<bool()>& keep_going) {
+  if (size > 0) {
+    // Reserve the space up front: a full disk fails here, before the copy.
+    int rc = ::posix_fallocate(to.get(), 0, size);
+    if (rc != 0 && rc != EOPNOTSUPP && rc != EINVAL) return Errno(rc, "cannot allocate", to_name);
+  }
+  std::unique_ptr<XXH3_state_t, XxhStateDeleter> state(XXH3_createState());
+  if (!state) return Status(SQLITE_NOMEM, "out of memory");
+  XXH3_128bits_reset(state.get());
+  std::vector<char> buf(kChunk);
+  CopyResult out;
+  while (out.bytes < size) {
+    if (keep_going && !keep_going()) return Status(SQLITE_INTERRUPT, "interrupted");
+    size_t n = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(buf.size()), size - out.bytes));
+    AM_RETURN_IF_ERROR(read(buf.data(), n, out.bytes));
+    XXH3_128bits_update(state.get(), buf.data(), n);
+    AM_RETURN_IF_ERROR(WriteAll(to.get(), buf.data(), n, to_name));
+    out.bytes += static_cast<int64_t>(n);
+  }
+  if (::fsync(to.get()) != 0) return Errno(errno, "cannot sync", to_name);
+  out.checksum = Hex(XXH3_128bits_digest(state.get()));
+  return out;
+}
+
+Status WriteNewFile(const std::string& path, std::string_view text, int mode) {
+  AM_ASSIGN_OR_RETURN(FileDescriptor fd, OpenFile(path, O_WRONLY | O_CREAT | O_EXCL, mode));
+  Status s = WriteAll(fd.get(), text.data(), text.size(), path);
+  if (s.ok() && ::fsync(fd.get()) != 0) s = Errno(errno, "cannot sync", path);
+  if (s.ok()) s = fd.Close();
+  if (!s.ok()) (void)::unlink(path.c_str());
+  return s;
+}
+
+Result<std::string> ReadSmallFile(const std::string& path, int64_t limit) {
+  AM_ASSIGN_OR_RETURN(FileDescriptor fd, OpenFile(path, O_RDONLY));
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno(errno, "cannot read", path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (static_cast<int64_t>(out.size()) > limit)
+      return Status(SQLITE_TOOBIG, fmt::format("{} is larger than {} bytes", path, limit));
+  }
+  return out;
+}
+
+Status RemoveFile(const std::string& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno(errno, "cannot remove", path);
+  return Status::Ok();
+}
+
+std::string FileUri(std::string_view path, std::string_view query) {
+  std::string out = "file:";
+  for (unsigned char c : path) {
+    bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                 c == '/' || c == '.' || c == '_' || c == '~' || c == '-';
+    if (plain)
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("%{:02X}", c);
+  }
+  if (!query.empty()) {
+    out += '?';
+    out += query;
+  }
+  return out;
+}
+
+bool IsChecksumText(std::string_view text) {
+  if (text.size() != 32) return false;
+  for (char c : text)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+}  // namespace automigrate
