@@ -180,7 +180,8 @@ Result<std::vector<BatchRecord>> ReadBatches(sqlite3* db, std::string_view schem
     b.desired_hash = q.OptText(10);
     b.schema_hash_before = q.Text(11);
     b.schema_hash_after = q.Text(12);
-    bool candidate = b.status == "applied";
+    // A rollback batch is not undone itself: migrate_rollback skips it.
+    bool candidate = b.status == "applied" && !b.reverts;
     b.rollback_sql_possible = candidate && q.Int(13) != 0;
     b.rollback_backup_possible = candidate && b.backup_id.has_value();
     out.push_back(std::move(b));

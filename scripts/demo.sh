@@ -2,8 +2,10 @@
 # scripts/demo.sh -- builds the extension, makes an example database at
 # version 1 of a small blogging app (sql/examples/app_v1.sql + app_seed.sql)
 # and shows, from the sqlite3 shell, what migrating it to app_v2.sql involves:
-# the plan, the status summary and the script; then applies it and shows the
-# result and the history. Exits non-zero if any step fails.
+# the plan, the status summary and the script; then applies it (taking a
+# checksummed backup first, since the plan rebuilds a table) and shows the
+# result, the history and the backup; verifies the backup, rolls the
+# migration back and applies it again. Exits non-zero if any step fails.
 #
 # Usage: ./scripts/demo.sh        (from any directory)
 # AUTOMIGRATE_BUILD_DIR overrides build/ (for trying the demo on a dev build).
@@ -80,11 +82,13 @@ SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM posts) AS po
 SQL
 
 echo
-echo "== the history"
+echo "== the history and the backup taken before the rebuild"
 sqlite3 -bail "$DB" <<SQL
 .load $BUILD/automigrate
 .mode box
-SELECT batch, version, status, steps, round(duration_ms, 1) AS ms, rollback_sql_possible FROM migration_batches;
+SELECT batch, version, status, steps, round(duration_ms, 1) AS ms, backup_id,
+       rollback_sql_possible, rollback_backup_possible FROM migration_batches;
+SELECT id, batch, bytes, checksum, "exists" FROM migration_backups;
 SELECT batch, step, op, object, status, round(duration_ms, 2) AS ms FROM migration_history;
 .mode list
 .print SELECT migrate_stats();
@@ -95,6 +99,32 @@ echo
 echo "== applying again: nothing to do, nothing written"
 sqlite3 -bail "$DB" <<SQL
 .load $BUILD/automigrate
+.mode list
+SELECT migrate_apply(readfile('$V2'));
+SELECT 'steps left: ' || count(*) FROM migrate_plan(readfile('$V2'));
+SQL
+
+echo
+echo "== verify the backup (XXH3-128 checksum from its sidecar + integrity_check), then roll back"
+sqlite3 -bail "$DB" <<SQL
+.load $BUILD/automigrate
+PRAGMA foreign_keys=ON;
+.mode list
+.print SELECT backup_verify(path) FROM migration_backups;
+SELECT backup_verify(path) FROM migration_backups;
+.print SELECT migrate_rollback();
+SELECT migrate_rollback();
+.mode box
+SELECT batch, version, status, reverts FROM migration_batches;
+SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM posts) AS posts,
+       (SELECT count(*) FROM comments) AS comments;
+SQL
+
+echo
+echo "== and forward again"
+sqlite3 -bail "$DB" <<SQL
+.load $BUILD/automigrate
+PRAGMA foreign_keys=ON;
 .mode list
 SELECT migrate_apply(readfile('$V2'));
 SELECT 'steps left: ' || count(*) FROM migrate_plan(readfile('$V2'));
