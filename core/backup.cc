@@ -510,6 +510,9 @@ Result<BackupRecord> TakeBackup(sqlite3* db, const BackupRequest& r) {
         // older snapshot can keep the checkpoint from finishing.
         AM_ASSIGN_OR_RETURN(DbPtr ckpt,
                             OpenDb(rec.source, SQLITE_OPEN_READWRITE, VfsName(db, r.schema)));
+        // A fresh connection opens the WAL on its first read; before that a
+        // checkpoint reports nothing (-1, -1).
+        AM_RETURN_IF_ERROR(Exec(ckpt.get(), "SELECT count(*) FROM sqlite_schema"));
         int log = -1, done = -1;
         int rc = sqlite3_wal_checkpoint_v2(ckpt.get(), "main", SQLITE_CHECKPOINT_PASSIVE, &log,
                                            &done);
