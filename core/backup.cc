@@ -592,17 +592,11 @@ Result<int64_t> InsertBackup(sqlite3* db, std::string_view schema, const BackupR
   q.Bind(2, r.bytes);
   q.Bind(3, r.checksum);
   q.Bind(4, r.created_at);
-  if (r.batch)
-    q.Bind(5, *r.batch);
-  else
-    q.BindNull(5);
+  q.BindOpt(5, r.batch);
   q.Bind(6, r.source);
   q.Bind(7, r.schema_hash);
   q.Bind(8, r.method);
-  if (r.verified_at)
-    q.Bind(9, *r.verified_at);
-  else
-    q.BindNull(9);
+  q.BindOpt(9, r.verified_at);
   AM_RETURN_IF_ERROR(q.Run());
   return static_cast<int64_t>(sqlite3_last_insert_rowid(db));
 }
@@ -811,17 +805,7 @@ Result<RestoreReport> RestoreBackup(sqlite3* db, const std::string& path_in,
     AM_ASSIGN_OR_RETURN(int64_t version, CurrentVersion(img, "main"));
     AM_ASSIGN_OR_RETURN(report.batch, NextBatch(img, "main"));
     report.version = version + 1;
-    if (rq.reverts) {
-      for (const char* t : {"_automigrate_batches", "_automigrate_history"}) {
-        Stmt u;
-        AM_RETURN_IF_ERROR(u.Prepare(
-            img, fmt::format("UPDATE main.{} SET status = 'rolled_back' WHERE batch = ?1 AND "
-                             "status = 'applied'",
-                             t)));
-        u.Bind(1, *rq.reverts);
-        AM_RETURN_IF_ERROR(u.Run());
-      }
-    }
+    if (rq.reverts) AM_RETURN_IF_ERROR(MarkRolledBack(img, "main", *rq.reverts));
     AM_RETURN_IF_ERROR(MarkVerified(img, "main", report.path, started_at));
     AM_ASSIGN_OR_RETURN(std::string hash_after, SchemaHash(img, "main"));
     BatchRecord batch;

@@ -29,15 +29,6 @@ Status Errno(int code, std::string_view what, std::string_view path) {
   return {rc, fmt::format("{} {}: {}", what, path, std::strerror(code))};
 }
 
-std::string Hex(const XXH128_hash_t& h) {
-  XXH128_canonical_t canon;
-  XXH128_canonicalFromHash(&canon, h);
-  std::string hex;
-  hex.reserve(32);
-  for (unsigned char b : canon.digest) hex += fmt::format("{:02x}", b);
-  return hex;
-}
-
 Status WriteAll(int fd, const char* p, size_t n, std::string_view path) {
   while (n > 0) {
     ssize_t w = ::write(fd, p, n);
@@ -55,7 +46,16 @@ struct XxhStateDeleter {
   void operator()(XXH3_state_t* s) const noexcept { XXH3_freeState(s); }
 };
 
+std::string Digest(XXH3_state_t* state) {
+  XXH128_hash_t h = XXH3_128bits_digest(state);
+  return Hex128(h.high64, h.low64);
+}
+
 }  // namespace
+
+std::string Hex128(uint64_t high64, uint64_t low64) {
+  return fmt::format("{:016x}{:016x}", high64, low64);
+}
 
 FileDescriptor& FileDescriptor::operator=(FileDescriptor&& o) noexcept {
   if (this != &o) {
@@ -152,7 +152,7 @@ Result<std::string> FileChecksum(const std::string& path, int64_t* bytes) {
     total += n;
   }
   if (bytes) *bytes = total;
-  return Hex(XXH3_128bits_digest(state.get()));
+  return Digest(state.get());
 }
 
 ReadAt FileReader(const FileDescriptor& fd, std::string path) {
@@ -195,7 +195,7 @@ Result<CopyResult> CopyAndHash(const ReadAt& read, int64_t size, const FileDescr
     out.bytes += static_cast<int64_t>(n);
   }
   if (::fsync(to.get()) != 0) return Errno(errno, "cannot sync", to_name);
-  out.checksum = Hex(XXH3_128bits_digest(state.get()));
+  out.checksum = Digest(state.get());
   return out;
 }
 

@@ -87,6 +87,10 @@ Status RemoveFile(const std::string& path);
 // (without '?'); every byte outside [A-Za-z0-9/._~-] is percent-encoded.
 std::string FileUri(std::string_view path, std::string_view query = {});
 
+// An XXH3-128 value as 32 hex digits, the canonical (big-endian) form that
+// `xxh128sum` prints.
+std::string Hex128(uint64_t high64, uint64_t low64);
+
 // 32 lower-case hex digits.
 bool IsChecksumText(std::string_view text);
 

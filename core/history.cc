@@ -8,6 +8,7 @@
 #include <chrono>
 #include <ctime>
 
+#include "core/files.h"
 #include "core/quote.h"
 #include "core/sqlite_handle.h"
 #include "embedded_sql.h"
@@ -15,31 +16,12 @@
 namespace automigrate {
 namespace {
 
-std::string Hex128(XXH128_hash_t h) {
-  XXH128_canonical_t canon;
-  XXH128_canonicalFromHash(&canon, h);
-  std::string hex;
-  hex.reserve(32);
-  for (unsigned char b : canon.digest) hex += fmt::format("{:02x}", b);
-  return hex;
-}
+std::string Hex(XXH128_hash_t h) { return Hex128(h.high64, h.low64); }
 
 std::string T(std::string_view schema, std::string_view table) {
   return QuoteIdent(schema) + "." + std::string(table);
 }
 
-void BindOpt(Stmt& q, int i, const std::optional<std::string>& v) {
-  if (v)
-    q.Bind(i, *v);
-  else
-    q.BindNull(i);
-}
-void BindOpt(Stmt& q, int i, const std::optional<int64_t>& v) {
-  if (v)
-    q.Bind(i, *v);
-  else
-    q.BindNull(i);
-}
 std::optional<int64_t> OptInt(const Stmt& q, int col) {
   if (q.IsNull(col)) return std::nullopt;
   return q.Int(col);
@@ -48,7 +30,7 @@ std::optional<int64_t> OptInt(const Stmt& q, int col) {
 }  // namespace
 
 std::string TextHash(std::string_view text) {
-  return Hex128(XXH3_128bits(text.data(), text.size()));
+  return Hex(XXH3_128bits(text.data(), text.size()));
 }
 
 std::string NowIso8601() {
@@ -109,16 +91,16 @@ Status RecordBatch(sqlite3* db, std::string_view schema, const BatchRecord& b,
                       "?12, ?13)",
                       T(schema, "_automigrate_batches"))));
   q.Bind(1, b.batch);
-  BindOpt(q, 2, b.version);
+  q.BindOpt(2, b.version);
   q.Bind(3, b.status);
   q.Bind(4, b.started_at);
   sqlite3_bind_double(q.get(), 5, b.duration_ms);
   q.Bind(6, b.steps);
-  BindOpt(q, 7, b.backup_id);
-  BindOpt(q, 8, b.reverts);
-  BindOpt(q, 9, b.error);
+  q.BindOpt(7, b.backup_id);
+  q.BindOpt(8, b.reverts);
+  q.BindOpt(9, b.error);
   q.Bind(10, b.plan_hash);
-  BindOpt(q, 11, b.desired_hash);
+  q.BindOpt(11, b.desired_hash);
   q.Bind(12, b.schema_hash_before);
   q.Bind(13, b.schema_hash_after);
   AM_RETURN_IF_ERROR(q.Run());
@@ -136,13 +118,26 @@ Status RecordBatch(sqlite3* db, std::string_view schema, const BatchRecord& b,
     s.Bind(3, r.op);
     s.Bind(4, r.object);
     s.Bind(5, r.sql);
-    BindOpt(s, 6, r.rollback_sql);
+    s.BindOpt(6, r.rollback_sql);
     s.Bind(7, r.status);
-    BindOpt(s, 8, r.error);
-    BindOpt(s, 9, r.schema_hash);
+    s.BindOpt(8, r.error);
+    s.BindOpt(9, r.schema_hash);
     s.Bind(10, r.started_at);
     sqlite3_bind_double(s.get(), 11, r.duration_ms);
     AM_RETURN_IF_ERROR(s.Run());
+  }
+  return Status::Ok();
+}
+
+Status MarkRolledBack(sqlite3* db, std::string_view schema, int64_t batch) {
+  for (const char* table : {"_automigrate_batches", "_automigrate_history"}) {
+    Stmt u;
+    AM_RETURN_IF_ERROR(u.Prepare(
+        db, fmt::format("UPDATE {} SET status = 'rolled_back' WHERE batch = ?1 AND status = "
+                        "'applied'",
+                        T(schema, table))));
+    u.Bind(1, batch);
+    AM_RETURN_IF_ERROR(u.Run());
   }
   return Status::Ok();
 }
@@ -259,7 +254,7 @@ Result<std::string> SchemaHash(sqlite3* db, std::string_view schema) {
     }
   }
   AM_RETURN_IF_ERROR(q.status());
-  return Hex128(XXH3_128bits_digest(&state));
+  return Hex(XXH3_128bits_digest(&state));
 }
 
 Result<std::string> LoadConfigJson(sqlite3* db, std::string_view schema) {

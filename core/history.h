@@ -62,6 +62,9 @@ Result<int64_t> NextBatch(sqlite3* db, std::string_view schema);
 Status RecordBatch(sqlite3* db, std::string_view schema, const BatchRecord& batch,
                    const std::vector<StepRecord>& steps);
 
+// Sets batch `batch` and its steps from applied to rolled_back.
+Status MarkRolledBack(sqlite3* db, std::string_view schema, int64_t batch);
+
 // Reads rows, optionally only those of one batch. Empty when never migrated.
 Result<std::vector<BatchRecord>> ReadBatches(sqlite3* db, std::string_view schema,
                                              std::optional<int64_t> batch = std::nullopt);

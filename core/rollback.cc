@@ -222,17 +222,7 @@ Result<RollbackReport> RollbackBySql(sqlite3* db, const BatchRecord& target,
     batch.status = "applied";
     batch.duration_ms = MsSince(t0);
     Status s = RecordBatch(db, schema, batch, records);
-    for (const char* t : {"_automigrate_batches", "_automigrate_history"}) {
-      if (!s.ok()) break;
-      Stmt u;
-      s = u.Prepare(db, fmt::format("UPDATE {}.{} SET status = 'rolled_back' WHERE batch = ?1 AND "
-                                    "status = 'applied'",
-                                    QuoteIdent(schema), t));
-      if (s.ok()) {
-        u.Bind(1, target.batch);
-        s = u.Run();
-      }
-    }
+    if (s.ok()) s = MarkRolledBack(db, schema, target.batch);
     if (s.ok()) s = tx.Commit(deadline);
     if (s.ok()) {
       deadline.Remove();

@@ -41,6 +41,18 @@ void Stmt::Bind(int i, std::string_view text) {
 }
 void Stmt::Bind(int i, int64_t value) { sqlite3_bind_int64(stmt_.get(), i, value); }
 void Stmt::BindNull(int i) { sqlite3_bind_null(stmt_.get(), i); }
+void Stmt::BindOpt(int i, const std::optional<std::string>& text) {
+  if (text)
+    Bind(i, *text);
+  else
+    BindNull(i);
+}
+void Stmt::BindOpt(int i, const std::optional<int64_t>& value) {
+  if (value)
+    Bind(i, *value);
+  else
+    BindNull(i);
+}
 
 bool Stmt::Step() {
   if (!stmt_ || !status_.ok()) return false;

@@ -50,6 +50,9 @@ class Stmt {
   void Bind(int i, std::string_view text);
   void Bind(int i, int64_t value);
   void BindNull(int i);
+  // NULL for nullopt.
+  void BindOpt(int i, const std::optional<std::string>& text);
+  void BindOpt(int i, const std::optional<int64_t>& value);
   // Steps once: true while a row is available. Errors end the loop and are
   // kept in status(); SQLITE_DONE is not an error.
   bool Step();

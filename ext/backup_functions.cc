@@ -42,6 +42,20 @@ Status Arity(std::string_view function, int argc, int min, int max, std::string_
   return Status::InvalidArgument(fmt::format("{}: expected {}", function, usage));
 }
 
+// The (path [, options]) call shape of backup_verify and backup_restore.
+struct PathCall {
+  std::string path;
+  Options options;
+};
+Result<PathCall> ParsePathCall(sqlite3* db, std::string_view function, int argc,
+                               sqlite3_value** argv) {
+  AM_RETURN_IF_ERROR(Arity(function, argc, 1, 2, "1 or 2 arguments (path [, options])"));
+  AM_ASSIGN_OR_RETURN(std::string path, PathArg(function, argv[0]));
+  AM_ASSIGN_OR_RETURN(Options o,
+                      ParseOptionsArg(db, function, argc > 1 ? argv[1] : nullptr, {}, kOptSchema));
+  return PathCall{std::move(path), std::move(o)};
+}
+
 }  // namespace
 
 void BackupCreateFunc(sqlite3_context* ctx, int argc, sqlite3_value** argv) noexcept {
@@ -89,22 +103,19 @@ void BackupCreateFunc(sqlite3_context* ctx, int argc, sqlite3_value** argv) noex
 void BackupVerifyFunc(sqlite3_context* ctx, int argc, sqlite3_value** argv) noexcept {
   constexpr std::string_view kFn = "backup_verify";
   Guard(ctx, [&] {
-    if (Status s = Arity(kFn, argc, 1, 2, "1 or 2 arguments (path [, options])"); !s.ok())
-      return ResultError(ctx, s);
     sqlite3* db = sqlite3_context_db_handle(ctx);
-    Result<std::string> path = PathArg(kFn, argv[0]);
-    if (!path.ok()) return ResultError(ctx, path.status());
-    Result<Options> o = ParseOptionsArg(db, kFn, argc > 1 ? argv[1] : nullptr, {}, kOptSchema);
-    if (!o.ok()) return ResultError(ctx, o.status());
+    Result<PathCall> call = ParsePathCall(db, kFn, argc, argv);
+    if (!call.ok()) return ResultError(ctx, call.status());
+    const std::string& path = call->path;
+    const std::string& schema = call->options.plan.schema;
     // The database's record, when it has one and can be read: verify must
     // work when the database is damaged, or is another database altogether.
     std::optional<BackupRecord> recorded;
-    if (Result<std::optional<BackupRecord>> r = FindBackupByPath(db, o->plan.schema, *path);
-        r.ok() && *r)
+    if (Result<std::optional<BackupRecord>> r = FindBackupByPath(db, schema, path); r.ok() && *r)
       recorded = **r;
-    VerifyReport report = VerifyBackup(*path, recorded);
+    VerifyReport report = VerifyBackup(path, recorded);
     if (report.ok && recorded && sqlite3_get_autocommit(db))
-      (void)MarkVerified(db, o->plan.schema, report.path, NowIso8601());
+      (void)MarkVerified(db, schema, report.path, NowIso8601());
     ResultText(ctx, report.ToJson());
   });
 }
@@ -112,16 +123,12 @@ void BackupVerifyFunc(sqlite3_context* ctx, int argc, sqlite3_value** argv) noex
 void BackupRestoreFunc(sqlite3_context* ctx, int argc, sqlite3_value** argv) noexcept {
   constexpr std::string_view kFn = "backup_restore";
   Guard(ctx, [&] {
-    if (Status s = Arity(kFn, argc, 1, 2, "1 or 2 arguments (path [, options])"); !s.ok())
-      return ResultError(ctx, s);
     sqlite3* db = sqlite3_context_db_handle(ctx);
-    Result<std::string> path = PathArg(kFn, argv[0]);
-    if (!path.ok()) return ResultError(ctx, path.status());
-    Result<Options> o = ParseOptionsArg(db, kFn, argc > 1 ? argv[1] : nullptr, {}, kOptSchema);
-    if (!o.ok()) return ResultError(ctx, o.status());
+    Result<PathCall> call = ParsePathCall(db, kFn, argc, argv);
+    if (!call.ok()) return ResultError(ctx, call.status());
     RestoreRequest request;
-    request.schema = o->plan.schema;
-    Result<RestoreReport> r = RestoreBackup(db, *path, request);
+    request.schema = call->options.plan.schema;
+    Result<RestoreReport> r = RestoreBackup(db, call->path, request);
     if (!r.ok()) return ResultError(ctx, WithFunctionName(kFn, r.status()));
     nlohmann::ordered_json j;
     j["ok"] = true;
