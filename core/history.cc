@@ -240,6 +240,8 @@ Result<std::string> SchemaHash(sqlite3* db, std::string_view schema) {
   AM_RETURN_IF_ERROR(q.Prepare(
       db, fmt::format("SELECT type, name, tbl_name, sql FROM {}.sqlite_schema "
                       "WHERE name NOT LIKE '\\_automigrate\\_%' ESCAPE '\\' "
+                      // ANALYZE's tables are statistics, not schema.
+                      "AND name NOT LIKE 'sqlite\\_stat%' ESCAPE '\\' "
                       "AND tbl_name NOT LIKE '\\_automigrate\\_%' ESCAPE '\\' ORDER BY name, type",
                       QuoteIdent(schema))));
   XXH3_state_t state;
