@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# scripts/bench.sh -- benchmarks of the planner against sqldiff, and the
+# scripts/bench.sh -- benchmarks of the planner against sqldiff, of migrate_apply
+# and backup_create against the same work done by hand, and the
 # calibration of the planner's duration model (docs/BENCHMARKS.md,
 # docs/ESTIMATES.md).
 #
-# Usage: ./scripts/bench.sh [plan|calibrate|apply|all]     (from any directory)
+# Usage: ./scripts/bench.sh [plan|calibrate|apply|backup|all]     (from any directory)
 #   plan       (default) generated schemas of N tables (BENCH_SIZES): times
 #              migrate_status on a no-op and on a ~10%-changed desired schema
 #              against sqldiff --schema on the same pairs, process start-up +
@@ -23,7 +24,15 @@
 #              against the ALTER TABLE and the 12-step script typed by hand
 #              (and migrate_script's output run by the shell); peak RSS of
 #              the rebuilds (/usr/bin/time -v). About 3.5 minutes.
-#   all        all three (about 7 minutes on 2 cores shared with compilations)
+#   backup     backup_create side by side with sqlite3 .backup, cp, cp + sync,
+#              cp + xxh128sum, and xxh128sum against the extension's hashing
+#              alone (backup_verify stopping at a checksum mismatch), on apply's
+#              BENCH_BACKUP_ROWS-row database (rollback journal, and a WAL
+#              copy of it); every command once a round, the order rotating;
+#              before every run (untimed) the output is removed, then sync and
+#              a pause (BENCH_BACKUP_PAUSE). About 5.5 minutes, 3.6 of them
+#              pauses.
+#   all        all four (about 12 minutes on 2 cores shared with compilations)
 # Environment:
 #   BENCH_SIZES="100 1000"     table counts (5000 works, but adds ~40 minutes)
 #   BENCH_RUNS=10 BENCH_WARMUP=2   timed and warm-up runs per command
@@ -35,6 +44,10 @@
 #   BENCH_APPLY_REPEAT=3       rebuild rounds (every contender once a round)
 #   BENCH_APPLY_CHEAP_REPEAT=10   ADD COLUMN runs (the no-op gets twice that)
 #   BENCH_APPLY_SCRIPT=1       also time migrate_script's output (0: skip)
+#   BENCH_BACKUP_ROWS=5000000  rows of the backup mode's database (apply's builder)
+#   BENCH_BACKUP_RUNS=5        timed rounds (every command once a round, after a
+#                              warm-up round)
+#   BENCH_BACKUP_PAUSE=3       seconds of sleep (untimed) before every backup run
 #   AUTOMIGRATE_BUILD_DIR=build   the build to measure (made or refreshed with
 #                              scripts/build.sh --target automigrate; BUILD_TYPE
 #                              as there, e.g. BUILD_TYPE=Release)
@@ -49,9 +62,9 @@ ROOT="$PWD"
 
 mode="${1:-plan}"
 case "$mode" in
-  plan|calibrate|apply|all) ;;
+  plan|calibrate|apply|backup|all) ;;
   -h|--help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-  *) echo "bench.sh: unknown mode '$mode' (plan, calibrate, apply or all)" >&2; exit 2 ;;
+  *) echo "bench.sh: unknown mode '$mode' (plan, calibrate, apply, backup or all)" >&2; exit 2 ;;
 esac
 
 BUILD="${AUTOMIGRATE_BUILD_DIR:-build}"
@@ -68,6 +81,9 @@ APPLY_ROWS="${BENCH_APPLY_ROWS:-1000000 5000000}"
 APPLY_REPEAT="${BENCH_APPLY_REPEAT:-3}"
 APPLY_CHEAP_REPEAT="${BENCH_APPLY_CHEAP_REPEAT:-10}"
 APPLY_SCRIPT="${BENCH_APPLY_SCRIPT:-1}"
+BACKUP_ROWS="${BENCH_BACKUP_ROWS:-5000000}"
+BACKUP_RUNS="${BENCH_BACKUP_RUNS:-5}"
+BACKUP_PAUSE="${BENCH_BACKUP_PAUSE:-3}"
 PY=/usr/bin/python3  # Debian's; standard library only
 
 OUT="$BUILD/bench"
@@ -120,6 +136,8 @@ print(f"{sys.argv[1]}\t{sys.argv[2]}\t{statistics.median(us):.2f}\t{min(us):.2f}
 # shell in between with hyperfine; bash -c in the fallback loop) in the
 # current directory and appends to $TSV one line per command:
 #   PREFIX  NAME  median_ms  min_ms  max_ms  runs  cpu_ms (mean user+sys)
+# With PREPARE set (a command without shell syntax), it runs, untimed,
+# before every run of every command, warm-ups included.
 time_cmds() {
   local prefix="$1" json="$2"
   shift 2
@@ -132,6 +150,7 @@ time_cmds() {
   if ((HAVE_HYPERFINE)); then
     local args=()
     for i in "${!names[@]}"; do args+=(-n "${names[$i]}" "${cmds[$i]}"); done
+    [[ -z "${PREPARE:-}" ]] || args=(-p "$PREPARE" "${args[@]}")
     hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" --export-json "$json" "${args[@]}" \
       >"${json%.json}.log" 2>&1 || { cat "${json%.json}.log" >&2; return 1; }
     "$PY" - "$json" "$prefix" >>"$TSV" <<'PY'
@@ -145,8 +164,12 @@ PY
     local TIMEFORMAT='%3U %3S' i k t0 t1 cpu
     for i in "${!names[@]}"; do
       local samples=() cpus=()
-      for ((k = 0; k < WARMUP; k++)); do bash -c "${cmds[$i]}" >/dev/null; done
+      for ((k = 0; k < WARMUP; k++)); do
+        [[ -z "${PREPARE:-}" ]] || bash -c "$PREPARE"
+        bash -c "${cmds[$i]}" >/dev/null
+      done
       for ((k = 0; k < RUNS; k++)); do
+        [[ -z "${PREPARE:-}" ]] || bash -c "$PREPARE"
         t0=$(date +%s%N)
         cpu="$({ time bash -c "${cmds[$i]}" >/dev/null 2>&1; } 2>&1)"
         t1=$(date +%s%N)
@@ -1178,10 +1201,237 @@ for stmt in order:
 PY
 }
 
+# ---------------------------------------------------------------------------
+# backup
+
+# backup_fail MESSAGE: a result check failed.
+backup_fail() {
+  echo "bench.sh backup: $*" >&2
+  exit 1
+}
+
+# backup_check_create DB MODE: one untimed backup_create of DB (journal mode
+# MODE) into check.db: its checksum must be what xxh128sum prints of the
+# copy, it must be the direct copy (method "copy" in the sidecar), and the
+# copy must hold every row.
+backup_check_create() {
+  local db="$1" mode="$2" out got want method
+  [[ "$(one_value "$db" "PRAGMA journal_mode")" == "$mode" ]] || backup_fail "$db is not in $mode mode"
+  rm -f check.db check.db.json
+  out="$(sqlite3 -bail "$db" -cmd ".load $EXT" "SELECT backup_create('check.db')")"
+  got="$(echo "$out" | sed -n 's/.*"checksum":"\([0-9a-f]*\)".*/\1/p')"
+  want="$(xxh128sum check.db | cut -d' ' -f1)"
+  [[ -n "$got" && "$got" == "$want" ]] || backup_fail "backup_create on $db: checksum '$got', xxh128sum says $want"
+  method="$(sed -n 's/.*"method": "\([a-z_]*\)".*/\1/p' check.db.json)"
+  [[ "$method" == copy ]] || backup_fail "backup_create on $db ($mode) took method '$method', not the direct copy"
+  [[ "$(one_value check.db "SELECT count(*) FROM items")" == "$BACKUP_ROWS" ]] ||
+    backup_fail "the backup of $db does not hold $BACKUP_ROWS items"
+  printf '%s\t%s\t%s\n' "$mode" "$method" "$(echo "$out" | sed -n 's/.*"bytes":\([0-9]*\).*/\1/p')" \
+    >>"$BACKUP_DIR/checks.tsv"
+  rm -f check.db check.db.json
+}
+
+# The backup mode: backup_create against .backup, cp, cp + sync and cp +
+# xxh128sum on one database (apply's builder, BACKUP_ROWS items), and the
+# extension's hashing alone against xxh128sum.
+run_backup() {
+  BACKUP_DIR="$OUT/backup"
+  APPLY_DIR="$BACKUP_DIR"  # make_apply_base writes its base.tsv there
+  rm -rf "$BACKUP_DIR"
+  mkdir -p "$BACKUP_DIR"
+  command -v xxh128sum >/dev/null ||
+    { echo "bench.sh: xxh128sum not found (scripts/setup.sh installs the xxhash package)" >&2; exit 1; }
+  : >"$BACKUP_DIR/base.tsv"
+  : >"$BACKUP_DIR/checks.tsv"
+  TSV="$BACKUP_DIR/backup_results.tsv"
+  : >"$TSV"
+  local t_all dir
+  t_all=$(date +%s%N)
+  sqlite3 :memory: -cmd ".load $EXT" "SELECT automigrate_version()" >/dev/null
+  dir="$BACKUP_DIR/rows$BACKUP_ROWS"
+  (
+    make_apply_base "$BACKUP_ROWS" "$dir"
+    # wal.db: the same database in WAL mode, checkpointed (the last
+    # connection to close checkpoints and removes the -wal file).
+    cp base.db wal.db
+    [[ "$(sqlite3 -bail wal.db "PRAGMA journal_mode=WAL")" == wal ]] || backup_fail "wal.db: no WAL"
+    [[ ! -e wal.db-wal ]] || backup_fail "wal.db-wal is left after the last connection closed"
+    # hash.db: a copy that nothing writes to, for the two hashers.
+    cp base.db hash.db
+    backup_check_create base.db delete
+    backup_check_create wal.db wal
+    # The extension's hashing alone: backup_verify reads and hashes the
+    # whole file, then stops at the checksum mismatch (a decoy sidecar with
+    # the right size and a zero checksum), before integrity_check.
+    printf '{"format": "sqlite-automigrate-backup/1", "bytes": %s, "checksum": "%s"}\n' \
+      "$(stat -c %s hash.db)" 00000000000000000000000000000000 >hash.db.json
+    local verify want
+    verify="$(sqlite3 -bail :memory: -cmd ".load $EXT" "SELECT backup_verify('hash.db')")"
+    want="$(xxh128sum hash.db | cut -d' ' -f1)"
+    [[ "$verify" == *'"checksum_ok":false,"integrity_ok":null,"reason":"checksum mismatch: the file hashes to '"$want"','* ]] ||
+      backup_fail "backup_verify on the decoy sidecar did not stop at the checksum ($want): $verify"
+    # The pause: on a VM with free page reporting (virtio-balloon), memory
+    # freed more than ~2 s ago is back with the host, and a writer that gets
+    # it pays to fault it in again; after the pause every run starts from
+    # that state, as a backup on an otherwise quiet machine does.
+    echo "rm -f out.db out.db.json out.db-journal out.db-wal out.db-shm; sync; sleep $BACKUP_PAUSE" \
+      >"$BACKUP_DIR/clean_out.sh"
+    local f
+    for f in base.db wal.db hash.db; do sync "$f"; cat "$f" >/dev/null; done
+    printf '%s\t%s\t%s\t%s\n' "$(stat -c %s base.db)" "$(stat -c %s wal.db)" "$(stat -c %s hash.db)" \
+      "$(cut -d' ' -f1 /proc/loadavg)" >"$BACKUP_DIR/sizes.tsv"
+    # Every command once a round, in an order that rotates between rounds
+    # (load changes fall on all of them); round 0 is the warm-up.
+    local names=(
+      "startup+load"
+      "backup_create"
+      "backup_create, WAL"
+      ".backup"
+      "cp"
+      "cp + sync"
+      "cp + xxh128sum"
+      "cp + sync + xxh128sum"
+      "dd bs=1M conv=fsync"
+      "dd bs=64K conv=fsync"
+      "xxh128sum"
+      "hash alone (backup_verify, decoy sidecar)"
+    )
+    local cmds=(
+      "sqlite3 :memory: -cmd '.load $EXT' 'SELECT 1'"
+      "sqlite3 base.db -cmd '.load $EXT' \"SELECT backup_create('out.db')\""
+      "sqlite3 wal.db -cmd '.load $EXT' \"SELECT backup_create('out.db')\""
+      "sqlite3 base.db '.backup out.db'"
+      "cp base.db out.db"
+      "bash -c 'cp base.db out.db && sync out.db'"
+      "bash -c 'cp base.db out.db && xxh128sum out.db'"
+      "bash -c 'cp base.db out.db && sync out.db && xxh128sum out.db'"
+      "dd if=base.db of=out.db bs=1M conv=fsync status=none"
+      "dd if=base.db of=out.db bs=64K conv=fsync status=none"
+      "xxh128sum hash.db"
+      "sqlite3 :memory: -cmd '.load $EXT' \"SELECT backup_verify('hash.db')\""
+    )
+    local n=${#names[@]} k j i args
+    echo "== backup: ${#names[@]} commands, 1 warm-up round + $BACKUP_RUNS rounds (order rotating);" \
+      "out.db removed, sync and ${BACKUP_PAUSE} s pause before each run"
+    for ((k = 0; k <= BACKUP_RUNS; k++)); do
+      args=()
+      for ((j = 0; j < n; j++)); do
+        i=$(((j + k) % n))
+        args+=("${names[$i]}" "${cmds[$i]}")
+      done
+      PREPARE="bash $BACKUP_DIR/clean_out.sh" RUNS=1 WARMUP=0 \
+        time_cmds "$k" "$dir/hyperfine_round$k.json" "${args[@]}"
+      echo "   round $k$( ((k == 0)) && echo ' (warm-up)'): $(awk -F'\t' -v k="$k" \
+        '$1 == k && $2 == "backup_create" {print $3}' "$TSV") ms backup_create," \
+        "load $(cut -d' ' -f1 /proc/loadavg)"
+    done
+    printf '\t%s\n' "$(cut -d' ' -f1 /proc/loadavg)" >>"$BACKUP_DIR/sizes.tsv"
+    bash "$BACKUP_DIR/clean_out.sh"
+    rm -f base.db wal.db hash.db hash.db.json
+  )
+  BACKUP_TOTAL_S=$(($(ms_since "$t_all") / 1000))
+  summarize_backup | tee "$OUT/backup_summary.txt"
+}
+
+summarize_backup() {
+  machine
+  echo "extension file: $(stat -c '%s bytes, modified %y' "$EXT.so") (at the end of the run)"
+  echo "backup mode: ${BACKUP_TOTAL_S} s in all; warm OS cache (every input written back and read" \
+    "once); before every run (warm-up included, untimed): rm out.db out.db.json; sync; sleep $BACKUP_PAUSE"
+  echo
+  "$PY" - "$BACKUP_DIR" <<'PY'
+import statistics, sys
+d = sys.argv[1]
+def rows_of(name):
+    return [l.rstrip("\n").split("\t") for l in open(f"{d}/{name}") if l.strip()]
+sizes = open(f"{d}/sizes.tsv").read().split()
+size, wal_size, hash_size, load0, load1 = int(sizes[0]), int(sizes[1]), int(sizes[2]), sizes[3], sizes[4]
+base = rows_of("base.tsv")[0]
+# One line per command and round (1 run each); round 0 is the warm-up.
+samples = {}
+for rnd, name, ms, _, _, _, cpu in rows_of("backup_results.tsv"):
+    samples.setdefault(name, [])  # in the warm-up round's (unrotated) order
+    if rnd != "0":
+        samples[name].append((float(ms), float(cpu)))
+r = {}
+for name, xs in samples.items():
+    r[name] = (statistics.median(x[0] for x in xs), min(x[0] for x in xs), max(x[0] for x in xs),
+               statistics.median(x[1] for x in xs))
+runs = len(next(iter(samples.values())))
+print(f"database: apply's base.db, {int(base[0]):,} items + {int(base[0]) // 10:,} item_notes, "
+      f"{size:,} bytes ({size / 2**20:.0f} MiB; wal.db {wal_size:,}, hash.db {hash_size:,}), built in "
+      f"{int(base[3]) / 1000:.0f} s; load average before/after timing {load0}/{load1}")
+print("checks (untimed, before timing): " + "; ".join(
+    f"{m} mode: method {meth}, {int(b):,} bytes, checksum = xxh128sum of the copy"
+    for m, meth, b in rows_of("checks.tsv")))
+print()
+ref = r["cp + xxh128sum"][0]
+print(f"1. whole processes ({runs} rounds after 1 warm-up round, every command once a round; ms)")
+print("| command | median [min-max] | cpu (user+sys, median) | MB/s (median) | ratio to cp + xxh128sum |")
+print("|---|---:|---:|---:|---:|")
+for name, (med, lo, hi, cpu) in r.items():
+    mbs = "" if name == "startup+load" else f"{size / 1e6 / (med / 1000):.0f}"
+    print(f"| {name} | {med:.0f} [{lo:.0f}-{hi:.0f}] | {cpu:.0f} | {mbs} | {med / ref:.2f} |")
+print()
+bc = r["backup_create"][0]
+def ratio(a, b, target=None):
+    x = r[a][0] / r[b][0]
+    t = f" (target <= {target}: {'met' if x <= target else 'MISSED'})" if target else ""
+    print(f"| {a} / {b} | {r[a][0]:.0f} / {r[b][0]:.0f} | {x:.2f}{t} |")
+print("2. ratios of medians")
+print("| ratio | ms / ms | value |")
+print("|---|---:|---:|")
+ratio("backup_create", "cp + xxh128sum", 2.0)
+ratio("backup_create", ".backup")
+ratio("backup_create", "cp + sync + xxh128sum")
+ratio("backup_create", "cp + sync")
+ratio("backup_create", "cp")
+ratio("backup_create", "dd bs=1M conv=fsync")
+ratio("dd bs=1M conv=fsync", "cp + sync")
+ratio("dd bs=1M conv=fsync", "dd bs=64K conv=fsync")
+ratio("backup_create, WAL", "backup_create")
+ratio("cp + sync", "cp")
+print()
+boot = r["startup+load"][0]
+ours = r["hash alone (backup_verify, decoy sidecar)"][0] - boot
+xxh = r["xxh128sum"][0]
+x = ours / xxh
+print("3. checksum throughput on hash.db (a copy of base.db in the OS cache)")
+print("| hasher | ms | GB/s |")
+print("|---|---:|---:|")
+print(f"| xxh128sum hash.db (whole process) | {xxh:.0f} | {hash_size / 1e6 / xxh:.2f} |")
+print(f"| ours: backup_verify('hash.db') with a decoy sidecar, minus startup+load ({boot:.0f} ms) | "
+      f"{ours:.0f} | {hash_size / 1e6 / ours:.2f} |")
+print(f"| ratio ours / xxh128sum (wall) | {x:.2f} (target <= 1.2: {'met' if x <= 1.2 else 'MISSED'}) | |")
+oc = r["hash alone (backup_verify, decoy sidecar)"][3] - r["startup+load"][3]
+print(f"| ratio ours / xxh128sum (cpu: {oc:.0f} / {r['xxh128sum'][3]:.0f} ms) | {oc / r['xxh128sum'][3]:.2f} | |")
+def derived(label, other):
+    d = bc - r[other][0]
+    gbs = f"{size / 1e6 / d:.2f}" if d > 0 else "n/a (not positive)"
+    print(f"| derived, not measured: bytes / (backup_create - {label}) = "
+          f"{bc:.0f} - {r[other][0]:.0f} ms | {d:.0f} | {gbs} |")
+derived("(cp + sync)", "cp + sync")
+derived("(dd bs=1M conv=fsync: the same read/write/fsync, no hash)", "dd bs=1M conv=fsync")
+print()
+cp_sync = r["cp + sync"][0]
+print("4. where backup_create's time goes (differences of medians, ms)")
+print("| part | ms |")
+print("|---|---:|")
+print(f"| the fsync of the copy, as cp + sync - cp | {cp_sync - r['cp'][0]:.0f} |")
+print(f"| hashing, as xxh128sum alone | {xxh:.0f} |")
+print(f"| writing in 1 MiB instead of 64 KiB pieces, as dd bs=1M - dd bs=64K (both with fsync) | "
+      f"{r['dd bs=1M conv=fsync'][0] - r['dd bs=64K conv=fsync'][0]:.0f} |")
+print(f"| backup_create - (cp + sync + xxh128sum) | {bc - r['cp + sync + xxh128sum'][0]:.0f} |")
+print(f"| backup_create - dd bs=1M conv=fsync | {bc - r['dd bs=1M conv=fsync'][0]:.0f} |")
+print(f"| cpu: backup_create - (cp + xxh128sum) | {r['backup_create'][3] - r['cp + xxh128sum'][3]:.0f} |")
+PY
+}
+
 case "$mode" in
   plan) run_plan ;;
   calibrate) run_calibrate ;;
   apply) run_apply ;;
-  all) run_plan; (run_calibrate); (run_apply) ;;
+  backup) run_backup ;;
+  all) run_plan; (run_calibrate); (run_apply); (run_backup) ;;
 esac
 echo "raw results: $OUT"
