@@ -265,8 +265,8 @@ Result<std::vector<TableInfo>> UserTables(sqlite3* db, std::string_view schema) 
 
 // Compares the live database (attached to `img` as "live") with the backup
 // (img's "main"): the rows a restore would throw away.
-Result<std::vector<Discarded>> CompareWithBackup(
-    sqlite3* img, const std::vector<std::pair<std::string, std::string>>& renamed) {
+Result<std::vector<Discarded>> CompareWithBackup(sqlite3* img, const RestoreRequest& rq) {
+  const auto& renamed = rq.renamed_tables;
   AM_ASSIGN_OR_RETURN(std::vector<TableInfo> live_tables, UserTables(img, "live"));
   AM_ASSIGN_OR_RETURN(std::vector<TableInfo> backup_tables, UserTables(img, "main"));
   std::vector<Discarded> out;
@@ -287,20 +287,34 @@ Result<std::vector<Discarded>> CompareWithBackup(
     } else {
       AM_ASSIGN_OR_RETURN(auto live_cols, PlainColumns(img, "live", live.name));
       AM_ASSIGN_OR_RETURN(auto backup_cols, PlainColumns(img, "main", it->name));
-      // Columns both sides have with the same declared type: a column the
-      // migration added, dropped or converted is the migration's change.
-      std::string cols;
-      for (const auto& [name, type] : live_cols)
-        for (const auto& [bname, btype] : backup_cols)
-          if (ddl::Lower(name) == ddl::Lower(bname) && type == btype) {
-            if (!cols.empty()) cols += ", ";
-            cols += QuoteIdent(name);
-          }
+      // Columns both sides have (under their backup names when the batch
+      // renamed them). A column whose type the batch changed is compared
+      // with the live value converted back to the backup column's affinity.
+      // A column the batch added or dropped is the batch's change.
+      std::string live_cols_sql, backup_cols_sql;
+      for (const auto& [name, type] : live_cols) {
+        std::string old_col = name;
+        for (const ColumnRename& c : rq.renamed_columns)
+          if (ddl::Lower(c.table) == ddl::Lower(live.name) && ddl::Lower(c.to) == ddl::Lower(name))
+            old_col = c.from;
+        for (const auto& [bname, btype] : backup_cols) {
+          if (ddl::Lower(old_col) != ddl::Lower(bname)) continue;
+          const std::string affinity = ddl::Affinity(btype);
+          std::string expr = QuoteIdent(name);
+          if (type != btype && affinity != "BLOB")
+            expr = fmt::format("CAST({} AS {})", expr, affinity);
+          live_cols_sql += (live_cols_sql.empty() ? "" : ", ") + expr;
+          backup_cols_sql += (backup_cols_sql.empty() ? "" : ", ") + QuoteIdent(bname);
+        }
+      }
       const bool by_rowid = !live.without_rowid && !it->without_rowid;
-      std::string key = by_rowid ? (cols.empty() ? "_rowid_" : "_rowid_, " + cols) : cols;
+      auto key_of = [&](const std::string& cols) {
+        return by_rowid ? (cols.empty() ? std::string("_rowid_") : "_rowid_, " + cols) : cols;
+      };
+      const std::string live_key = key_of(live_cols_sql), backup_key = key_of(backup_cols_sql);
       const std::string live_t = QualifiedName("live", live.name);
       const std::string backup_t = QualifiedName("main", it->name);
-      if (key.empty()) {
+      if (live_key.empty()) {
         AM_ASSIGN_OR_RETURN(int64_t nl, QueryInt(img, "SELECT count(*) FROM " + live_t));
         AM_ASSIGN_OR_RETURN(int64_t nb, QueryInt(img, "SELECT count(*) FROM " + backup_t));
         d.rows_added_or_changed = std::max<int64_t>(0, nl - nb);
@@ -308,15 +322,15 @@ Result<std::vector<Discarded>> CompareWithBackup(
       } else {
         AM_ASSIGN_OR_RETURN(
             d.rows_added_or_changed,
-            QueryInt(img, fmt::format("SELECT count(*) FROM (SELECT {0} FROM {1} EXCEPT SELECT "
-                                      "{0} FROM {2})",
-                                      key, live_t, backup_t)));
-        std::string removed_key = by_rowid ? std::string("_rowid_") : key;
+            QueryInt(img, fmt::format("SELECT count(*) FROM (SELECT {} FROM {} EXCEPT SELECT "
+                                      "{} FROM {})",
+                                      live_key, live_t, backup_key, backup_t)));
         AM_ASSIGN_OR_RETURN(
             d.rows_removed,
-            QueryInt(img, fmt::format("SELECT count(*) FROM (SELECT {0} FROM {1} EXCEPT SELECT "
-                                      "{0} FROM {2})",
-                                      removed_key, backup_t, live_t)));
+            QueryInt(img, fmt::format("SELECT count(*) FROM (SELECT {} FROM {} EXCEPT SELECT "
+                                      "{} FROM {})",
+                                      by_rowid ? "_rowid_" : backup_key, backup_t,
+                                      by_rowid ? "_rowid_" : live_key, live_t)));
       }
     }
     if (d.rows_added_or_changed > 0 || d.rows_removed > 0) out.push_back(std::move(d));
@@ -699,6 +713,13 @@ Result<RestoreReport> RestoreBackup(sqlite3* db, const std::string& path_in,
     return fail(SQLITE_ERROR,
                 "cannot run inside a transaction: a restore replaces the whole database in a "
                 "transaction of its own; COMMIT or ROLLBACK first");
+  if (sqlite3_txn_state(db, rq.schema.c_str()) != SQLITE_TXN_NONE)
+    return fail(SQLITE_ERROR,
+                fmt::format("the statement that calls it reads \"{}\" (as SELECT ... FROM "
+                            "migration_backups does), and a restore cannot replace a database "
+                            "that statement is reading; call {} in a statement of its own, e.g. "
+                            "SELECT {}(...)",
+                            rq.schema, fn, fn));
   const std::string live = DbFile(db, rq.schema);
   if (live.empty())
     return fail(SQLITE_ERROR,
@@ -787,7 +808,7 @@ Result<RestoreReport> RestoreBackup(sqlite3* db, const std::string& path_in,
     report.schema_changed_since =
         rq.expected_schema_hash && *rq.expected_schema_hash != hash_before;
     if (rq.compare) {
-      AM_ASSIGN_OR_RETURN(report.discarded, CompareWithBackup(img, rq.renamed_tables));
+      AM_ASSIGN_OR_RETURN(report.discarded, CompareWithBackup(img, rq));
     }
     if ((report.schema_changed_since || !report.discarded.empty()) && !rq.force) {
       std::string what;

@@ -114,14 +114,21 @@ struct Discarded {
   std::string ToText() const;
 };
 
+// A column a batch renamed: in `table` (its name after the batch), `to` was `from`.
+struct ColumnRename {
+  std::string table, to, from;
+};
+
 struct RestoreRequest {
   std::string schema = "main";
   std::string function = "backup_restore";  // for messages
   // migrate_rollback: the batch this restore undoes (recorded as `reverts`,
   // and set to rolled_back); the table renames that batch made, new -> old,
-  // so tables are compared under their backup names.
+  // so tables are compared under their backup names; likewise its column
+// renames.
   std::optional<int64_t> reverts;
   std::vector<std::pair<std::string, std::string>> renamed_tables;
+  std::vector<ColumnRename> renamed_columns;
   // Refuse when the live data differs from the backup (rows written after
   // the batch) unless force. backup_restore itself does not compare.
   bool compare = false;

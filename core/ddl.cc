@@ -44,6 +44,23 @@ std::string Upper(std::string_view s) {
   return out;
 }
 
+}  // namespace
+
+std::string Affinity(std::string_view declared) {
+  std::string t = Upper(declared);
+  if (t.find("INT") != std::string::npos) return "INTEGER";
+  if (t.find("CHAR") != std::string::npos || t.find("CLOB") != std::string::npos ||
+      t.find("TEXT") != std::string::npos)
+    return "TEXT";
+  if (t.empty() || t.find("BLOB") != std::string::npos) return "BLOB";
+  if (t.find("REAL") != std::string::npos || t.find("FLOA") != std::string::npos ||
+      t.find("DOUB") != std::string::npos)
+    return "REAL";
+  return "NUMERIC";
+}
+
+namespace {
+
 // Byte at `i`, or NUL past the end: tokenize.c reads a NUL-terminated
 // string, and mirroring that keeps every look-ahead below bounds-safe.
 unsigned char At(std::string_view s, size_t i) {

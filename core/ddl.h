@@ -53,6 +53,10 @@ std::vector<Token> Tokenize(std::string_view sql, bool keep_comments = false);
 // ASCII lower-casing (SQLite folds only ASCII in identifiers).
 std::string Lower(std::string_view s);
 
+// The affinity SQLite gives a column declared `declared` (datatype3.html
+// section 3.1): "INTEGER", "TEXT", "BLOB", "REAL" or "NUMERIC".
+std::string Affinity(std::string_view declared);
+
 // Canonical text of an SQL fragment, for equality tests only (never executed):
 // comments dropped; tokens joined by one space; kWord and kQuotedName both
 // written as their lower-cased Value(), bare when it matches

@@ -182,6 +182,25 @@ Result<std::vector<BatchRecord>> ReadBatches(sqlite3* db, std::string_view schem
     out.push_back(std::move(b));
   }
   AM_RETURN_IF_ERROR(q.status());
+  // A backup rollback also needs the backup file to still be there.
+  Stmt path;
+  bool have_paths = false;
+  for (BatchRecord& b : out) {
+    if (!b.rollback_backup_possible) continue;
+    if (!have_paths) {
+      Status s = path.Prepare(
+          db, fmt::format("SELECT path FROM {} WHERE id = ?1", T(schema, "_automigrate_backups")));
+      if (!s.ok()) {  // no backups table: no backup recorded
+        for (BatchRecord& x : out) x.rollback_backup_possible = false;
+        break;
+      }
+      have_paths = true;
+    }
+    path.Reset();
+    path.Bind(1, *b.backup_id);
+    b.rollback_backup_possible = path.Step() && PathExists(path.Text(0));
+    AM_RETURN_IF_ERROR(path.status());
+  }
   return out;
 }
 

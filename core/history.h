@@ -45,7 +45,8 @@ struct BatchRecord {
   std::string plan_hash;
   std::optional<std::string> desired_hash;
   std::string schema_hash_before, schema_hash_after;
-  // Derived on read: every step has rollback SQL / a backup is recorded.
+  // Derived on read, for the batches migrate_rollback may undo (applied, not
+  // a rollback): every step has rollback SQL / its backup file exists.
   bool rollback_sql_possible = false;
   bool rollback_backup_possible = false;
 };

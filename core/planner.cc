@@ -60,19 +60,7 @@ std::string Upper(std::string_view s) {
   return out;
 }
 
-// SQLite's column affinity rules (datatype3.html section 3.1).
-std::string Affinity(std::string_view declared) {
-  std::string t = Upper(declared);
-  if (t.find("INT") != std::string::npos) return "INTEGER";
-  if (t.find("CHAR") != std::string::npos || t.find("CLOB") != std::string::npos ||
-      t.find("TEXT") != std::string::npos)
-    return "TEXT";
-  if (t.empty() || t.find("BLOB") != std::string::npos) return "BLOB";
-  if (t.find("REAL") != std::string::npos || t.find("FLOA") != std::string::npos ||
-      t.find("DOUB") != std::string::npos)
-    return "REAL";
-  return "NUMERIC";
-}
+using ddl::Affinity;
 
 // Text that normalizes equal, with redundant outer parentheses removed, so
 // DEFAULT 1 and DEFAULT (1) compare equal.

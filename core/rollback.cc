@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "core/ddl.h"
@@ -41,19 +42,53 @@ std::optional<BatchRecord> Candidate(const std::vector<BatchRecord>& batches) {
   return std::nullopt;
 }
 
+// `ALTER TABLE [schema.]name` at the start of `t`: the name and the index
+// of the token after it, or nullopt.
+std::optional<std::pair<std::string, size_t>> AlteredTable(const std::vector<ddl::Token>& t) {
+  if (t.size() < 3 || !t[0].Is("ALTER") || !t[1].Is("TABLE") || !t[2].IsName())
+    return std::nullopt;
+  if (t.size() > 4 && t[3].IsPunct(".") && t[4].IsName())
+    return std::make_pair(t[4].Value(), size_t{5});
+  return std::make_pair(t[2].Value(), size_t{3});
+}
+
 // `ALTER TABLE "old" RENAME TO "new"` -> {new, old}.
 std::optional<std::pair<std::string, std::string>> TableRename(std::string_view sql) {
   std::vector<ddl::Token> t = ddl::Tokenize(sql);
-  if (t.size() < 6 || !t[0].Is("ALTER") || !t[1].Is("TABLE")) return std::nullopt;
-  size_t i = 2;
-  std::string from;
-  while (i < t.size() && (t[i].IsName() || t[i].IsPunct("."))) {
-    if (t[i].IsName()) from = t[i].Value();  // the last part: schema.name -> name
-    ++i;
-  }
+  auto table = AlteredTable(t);
+  if (!table) return std::nullopt;
+  size_t i = table->second;
   if (i + 2 >= t.size() || !t[i].Is("RENAME") || !t[i + 1].Is("TO") || !t[i + 2].IsName())
     return std::nullopt;
-  return std::make_pair(t[i + 2].Value(), from);
+  return std::make_pair(t[i + 2].Value(), table->first);
+}
+
+// `ALTER TABLE t RENAME [COLUMN] "old" TO "new"` -> {t, new, old}.
+std::optional<ColumnRename> ColumnRenameOf(std::string_view sql) {
+  std::vector<ddl::Token> t = ddl::Tokenize(sql);
+  auto table = AlteredTable(t);
+  if (!table) return std::nullopt;
+  size_t i = table->second;
+  if (i >= t.size() || !t[i].Is("RENAME")) return std::nullopt;
+  ++i;
+  if (i < t.size() && t[i].Is("COLUMN")) ++i;
+  if (i + 2 >= t.size() || !t[i].IsName() || !t[i + 1].Is("TO") || !t[i + 2].IsName())
+    return std::nullopt;
+  return ColumnRename{table->first, t[i + 2].Value(), t[i].Value()};
+}
+
+// The columns of the first CREATE TABLE in `sql` (a rebuild's rollback SQL
+// creates the table's old shape first), lower-cased.
+std::set<std::string> FirstCreatedColumns(std::string_view sql) {
+  std::vector<ddl::Token> t = ddl::Tokenize(sql);
+  size_t end = 0;
+  while (end < t.size() && !t[end].IsPunct(";")) ++end;
+  std::string_view create =
+      sql.substr(0, end < t.size() ? t[end].offset : sql.size());
+  std::set<std::string> out;
+  if (auto def = ddl::ParseCreateTable(create))
+    for (const auto& c : def->columns) out.insert(ddl::Lower(c.name));
+  return out;
 }
 
 // Splits "table.column" where both exist (names may contain dots).
@@ -105,6 +140,28 @@ Result<std::vector<Discarded>> SqlRollbackDiscards(sqlite3* db, std::string_view
       d.rows_added_or_changed = *n;
     }
     if (d.rows_added_or_changed > 0) out.push_back(std::move(d));
+    if (s.op == "rebuild_table" && s.rollback_sql) {
+      // The reverse rebuild recreates the old shape: columns the batch's
+      // rebuild added are not in it, and their values go.
+      std::set<std::string> old_columns = FirstCreatedColumns(*s.rollback_sql);
+      if (old_columns.empty()) continue;
+      Stmt q;
+      AM_RETURN_IF_ERROR(q.Prepare(
+          db, "SELECT name, ifnull(dflt_value, 'NULL') FROM pragma_table_xinfo(?1, ?2) WHERE "
+              "hidden = 0"));
+      q.Bind(1, s.object);
+      q.Bind(2, schema);
+      std::vector<std::pair<std::string, std::string>> added;
+      while (q.Step())
+        if (!old_columns.count(ddl::Lower(q.Text(0)))) added.emplace_back(q.Text(0), q.Text(1));
+      AM_RETURN_IF_ERROR(q.status());
+      for (const auto& [column, dflt] : added) {
+        Result<int64_t> n = QueryInt(
+            db, fmt::format("SELECT count(*) FROM {} WHERE {} IS NOT ({})",
+                            QualifiedName(schema, s.object), QuoteIdent(column), dflt));
+        if (n.ok() && *n > 0) out.push_back({s.object + "." + column, *n, 0});
+      }
+    }
   }
   return out;
 }
@@ -356,9 +413,12 @@ Result<RollbackReport> RollbackBatch(sqlite3* db, std::optional<int64_t> batch,
   rq.schema = o.schema;
   rq.function = "migrate_rollback";
   rq.reverts = target->batch;
-  for (const StepRecord& s : steps)
+  for (const StepRecord& s : steps) {
     if (s.op == "rename_table")
       if (auto r = TableRename(s.sql)) rq.renamed_tables.push_back(*r);
+    if (s.op == "rename_column")
+      if (auto r = ColumnRenameOf(s.sql)) rq.renamed_columns.push_back(*r);
+  }
   rq.compare = true;
   rq.force = o.force;
   rq.expected_schema_hash = target->schema_hash_after;

@@ -174,6 +174,20 @@ Status SetMaxAgeDays(const ParseContext& c, const json& v, Options* o) {
   return Status::Ok();
 }
 
+Status SetFullIntegrity(const ParseContext& c, const json& v, Options* o) {
+  if (!v.is_boolean()) return TypeError(c, "full_integrity", "a boolean");
+  o->full_integrity = v.get<bool>();
+  return Status::Ok();
+}
+
+Status SetRecentBatches(const ParseContext& c, const json& v, Options* o) {
+  constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<int>::max());
+  if (!v.is_number_unsigned() || v.get<uint64_t>() < 1 || v.get<uint64_t>() > kMax)
+    return TypeError(c, "recent_batches", "a positive integer");
+  o->recent_batches = static_cast<int>(v.get<uint64_t>());
+  return Status::Ok();
+}
+
 using Setter = Status (*)(const ParseContext&, const json&, Options*);
 
 struct OptionSpec {
@@ -196,6 +210,8 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"force", kOptForce, SetForce},
     {"method", kOptMethod, SetMethod},
     {"max_age_days", kOptMaxAgeDays, SetMaxAgeDays},
+    {"full_integrity", kOptFullIntegrity, SetFullIntegrity},
+    {"recent_batches", kOptRecentBatches, SetRecentBatches},
 };
 
 const OptionSpec* FindSpec(std::string_view name) {

@@ -37,6 +37,8 @@ struct Options {
   bool force = false;                   // migrate_rollback
   std::string method = "auto";          // migrate_rollback: auto | sql | backup
   std::optional<double> max_age_days;   // backup_cleanup
+  bool full_integrity = false;          // migrate_health: integrity_check, not quick_check
+  int recent_batches = 20;              // migrate_health: the window of batches it reads
 };
 
 // Option keys as bits, so each SQL function says which keys it takes.
@@ -53,6 +55,8 @@ enum OptionKey : uint32_t {
   kOptForce = 1u << 9,
   kOptMethod = 1u << 10,
   kOptMaxAgeDays = 1u << 11,
+  kOptFullIntegrity = 1u << 12,
+  kOptRecentBatches = 1u << 13,
 };
 // The planner functions and migrate_apply take every key: the same options
 // object can be reviewed with migrate_plan/migrate_status and then applied.

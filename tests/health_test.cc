@@ -826,8 +826,8 @@ TEST(HealthSql, ArgumentErrorsNameTheFunctionAndTheKey) {
             "migrate_health: options: unknown key \"nope\"");
   EXPECT_EQ(Error(db, "SELECT migrate_health(NULL, '{\"dry_run\": true}')"),
             "migrate_health: options: \"dry_run\" cannot be used with migrate_health; accepted "
-            "keys: \"schema\", \"full_integrity\", \"backup_dir\", \"recent_batches\", "
-            "\"rename\", \"column_order\"");
+            "keys: \"backup_dir\", \"rename\", \"column_order\", \"schema\", "
+            "\"full_integrity\", \"recent_batches\"");
   EXPECT_EQ(Error(db, "SELECT migrate_health(NULL, '{\"full_integrity\": 1}')"),
             "migrate_health: options: \"full_integrity\" must be a boolean");
   for (const char* bad : {"0", "-1", "1.5", "\"3\""})
