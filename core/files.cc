@@ -20,11 +20,11 @@
 namespace automigrate {
 namespace {
 
-// Large enough that the syscalls disappear next to the copy, small enough to
-// stay in the L2 cache while XXH3 reads it (and, measured in
-// scripts/bench.sh backup, 1 MiB writes slowed down 3-5x on the reference
-// VM when its memory was under pressure; 64 KiB ones did not).
-constexpr size_t kChunk = 128 << 10;
+// What xxhsum reads at a time: the syscalls are lost next to the copy, the
+// buffer stays in L2 while XXH3 reads it, and on the reference VM writes of
+// 256 KiB and more slowed down 3-5x whenever its memory was under pressure
+// while 64 KiB ones did not (scripts/bench.sh backup, docs/BENCHMARKS.md).
+constexpr size_t kChunk = 64 << 10;
 // How often the copy asks the kernel to start writing back (a multiple of kChunk).
 constexpr int64_t kWritebackEvery = 8 << 20;
 
