@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/test.sh -- the whole test suite, as CI runs it: setup, a -Werror build
-# in build/, then every test through ctest. Exits non-zero on any failure.
+# in build/, then every test through ctest; then the same again built with
+# ASan + UBSan in build-asan/. Exits non-zero on any failure.
 #
 # Usage: ./scripts/test.sh [extra ctest arguments, e.g. -R Golden]
 set -euo pipefail
@@ -13,12 +14,20 @@ echo "== tests (build/)"
 (cd build && ctest --output-on-failure --no-tests=error -j2 "$@") 2>&1 | tee build/ctest.log
 
 # ---------------------------------------------------------------------------
-# Hook: further test passes go here, each failing the script on failure.
-# A sanitizer pass will be a second build dir with its own ctest run, e.g.
-#   ./scripts/build.sh --werror build-asan -- -DAUTOMIGRATE_SANITIZE=address,undefined
-#   (cd build-asan && ctest --output-on-failure -j2)
-# (not enabled yet)
-# ---------------------------------------------------------------------------
+# The same suite again under AddressSanitizer + UndefinedBehaviorSanitizer
+# (any report fails the test: -fno-sanitize-recover=all, leaks included).
+# A Debug build (-O0): about 4 minutes to build and 1 to run on 2 cores,
+# against 17 + 1 for an optimized one. The sqlite3 shells the tests start
+# load the instrumented extension, so the ASan runtime is preloaded for them.
+# AUTOMIGRATE_SKIP_SANITIZERS=1 skips this pass (for a quick local run).
+if [[ "${AUTOMIGRATE_SKIP_SANITIZERS:-0}" != "1" ]]; then
+  BUILD_TYPE=Debug ./scripts/build.sh --werror build-asan -- -DAUTOMIGRATE_SANITIZE=address,undefined
+  asan_runtime=$(gcc -print-file-name=libasan.so)
+  echo "== tests under ASan + UBSan (build-asan/, LD_PRELOAD=$asan_runtime)"
+  (cd build-asan && LD_PRELOAD="$asan_runtime" ASAN_OPTIONS=detect_leaks=1 \
+     ctest --output-on-failure --no-tests=error -j2 "$@") 2>&1 | tee build-asan/ctest.log
+  grep -E '^[0-9]+% tests passed' build-asan/ctest.log | tail -n 1 | sed 's/^/ASan+UBSan: /' || true
+fi
 
 # ctest's own summary line comes last, for whoever reads the end of the log.
 grep -E '^[0-9]+% tests passed' build/ctest.log | tail -n 1 || true
