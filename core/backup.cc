@@ -509,11 +509,12 @@ Result<BackupRecord> TakeBackup(sqlite3* db, const BackupRequest& r) {
       Status s = Exec(src.get(), "BEGIN IMMEDIATE");
       if (s.ok()) {
         locked = src_locked = true;
-      } else if ((s.code() & 0xff) != SQLITE_BUSY) {
+      } else if ((s.code() & 0xff) != SQLITE_BUSY && (s.code() & 0xff) != SQLITE_READONLY) {
         return s.WithPrefix("cannot lock the database");
       }
       // Busy (this connection's own transaction holds the lock, or another
-      // writer does): fall back to the backup API's read snapshot.
+      // writer does) or a read-only file: fall back to the backup API's read
+      // snapshot.
     }
     if (locked) {
       AM_ASSIGN_OR_RETURN(std::string journal, QueryText(src.get(), "PRAGMA journal_mode"));
