@@ -63,17 +63,6 @@ class PartialFiles {
   std::vector<std::string> paths_;
 };
 
-Result<bool> TableExists(sqlite3* db, std::string_view schema, std::string_view table) {
-  Stmt q;
-  AM_RETURN_IF_ERROR(
-      q.Prepare(db, fmt::format("SELECT 1 FROM {}.sqlite_schema WHERE type = 'table' AND name = ?1",
-                                QuoteIdent(schema))));
-  q.Bind(1, table);
-  bool found = q.Step();
-  AM_RETURN_IF_ERROR(q.status());
-  return found;
-}
-
 int BusyTimeoutMs(sqlite3* db) {
   Result<int64_t> t = QueryInt(db, "PRAGMA busy_timeout", 0);
   return t.ok() ? static_cast<int>(*t) : 0;

@@ -278,14 +278,19 @@ Result<std::string> SchemaHash(sqlite3* db, std::string_view schema) {
   return Hex(XXH3_128bits_digest(&state));
 }
 
+Result<bool> TableExists(sqlite3* db, std::string_view schema, std::string_view table) {
+  Stmt q;
+  AM_RETURN_IF_ERROR(
+      q.Prepare(db, fmt::format("SELECT 1 FROM {}.sqlite_schema WHERE type = 'table' AND name = ?1",
+                                QuoteIdent(schema))));
+  q.Bind(1, table);
+  bool found = q.Step();
+  AM_RETURN_IF_ERROR(q.status());
+  return found;
+}
+
 Result<std::string> LoadConfigJson(sqlite3* db, std::string_view schema) {
-  Stmt exists;
-  AM_RETURN_IF_ERROR(exists.Prepare(
-      db, fmt::format("SELECT 1 FROM {}.sqlite_schema WHERE type = 'table' AND name = "
-                      "'_automigrate_config'",
-                      QuoteIdent(schema))));
-  bool has = exists.Step();
-  AM_RETURN_IF_ERROR(exists.status());
+  AM_ASSIGN_OR_RETURN(bool has, TableExists(db, schema, "_automigrate_config"));
   if (!has) return std::string("{}");
   Stmt q;
   AM_RETURN_IF_ERROR(q.Prepare(

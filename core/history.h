@@ -53,6 +53,8 @@ struct BatchRecord {
 
 // Creates the tables when missing (inside the caller's transaction).
 Status EnsureHistoryTables(sqlite3* db, std::string_view schema);
+// Whether `schema` has an ordinary table named `table`.
+Result<bool> TableExists(sqlite3* db, std::string_view schema, std::string_view table);
 Result<bool> HistoryTablesExist(sqlite3* db, std::string_view schema);
 
 // The latest version (0 when never migrated) and the next batch number.
