@@ -39,6 +39,13 @@ args=(-S . -B "$build_dir" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}")
 if ((werror)); then
   args+=(-DAUTOMIGRATE_WERROR=ON)
 fi
+# ccache, when the machine has it, lets several build dirs (build/, build-asan/,
+# a developer's scratch dirs) share compiled objects. It is optional: setup.sh
+# does not install it and CI builds without it.
+if command -v ccache >/dev/null 2>&1; then
+  args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  export CCACHE_NOHASHDIR=1 CCACHE_BASEDIR="$PWD"
+fi
 cmake "${args[@]}" "${extra[@]}"
 
 # The golden harness (tests/golden_test.cc) finds tests/sql/**/*.test when it

@@ -3,7 +3,11 @@
 # demo need, and only those that are missing. Safe to run again: when every
 # package is present it does nothing (no apt-get, no network).
 #
-# Usage: ./scripts/setup.sh        (from any directory; root, or a user with sudo)
+# Usage: ./scripts/setup.sh [--with GROUP]...   (root, or a user with sudo)
+#   with no argument: what the build, the C++ tests and the demo need;
+#   --with bindings   also the Python/Go/Node toolchains for bindings/ tests
+#   --with fuzz       also clang and libFuzzer's runtime (scripts/fuzz.sh)
+#   --with bench      also the alternatives scripts/bench.sh measures against
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +28,30 @@ PACKAGES=(
   hyperfine           # benchmarks
   time                # /usr/bin/time -v: peak RSS in scripts/bench.sh apply
 )
+BINDINGS_PACKAGES=(
+)
+FUZZ_PACKAGES=(
+  clang               # libFuzzer targets (-fsanitize=fuzzer)
+  libclang-rt-dev     # libFuzzer + sanitizer runtimes for clang
+)
+BENCH_PACKAGES=(
+)
+
+while (($# > 0)); do
+  case "$1" in
+    --with)
+      shift
+      case "${1:-}" in
+        bindings) PACKAGES+=("${BINDINGS_PACKAGES[@]}") ;;
+        fuzz) PACKAGES+=("${FUZZ_PACKAGES[@]}") ;;
+        bench) PACKAGES+=("${BENCH_PACKAGES[@]}") ;;
+        *) echo "setup.sh: unknown group '${1:-}' (bindings, fuzz, bench)" >&2; exit 2 ;;
+      esac ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
