@@ -52,11 +52,22 @@ class ForeignKeysOff {
 // steps only.
 class Deadline {
  public:
+  // A host built with SQLITE_OMIT_PROGRESS_CALLBACK (better-sqlite3 is) hands
+  // the extension a null progress_handler: there, as inside the caller's
+  // transaction, the limit is checked between steps only.
+  static bool ProgressHandlerAvailable() noexcept {
+#ifdef AUTOMIGRATE_LOADABLE
+    return sqlite3_api->progress_handler != nullptr;
+#else
+    return true;
+#endif
+  }
+
   Deadline(sqlite3* db, int64_t limit_ms, bool interrupt) : db_(db) {
     if (limit_ms <= 0) return;
     limited_ = true;
     end_ = Clock::now() + std::chrono::milliseconds(limit_ms);
-    if (!interrupt) return;
+    if (!interrupt || !ProgressHandlerAvailable()) return;
     sqlite3_progress_handler(db_, 1000, &Deadline::Check, this);
     installed_ = true;
   }
