@@ -12,6 +12,7 @@
 // The time limit runs from taking the lock to the commit; a progress handler
 // interrupts the statement that overruns it.
 #include "core/apply.h"
+#include "core/json_scope.h"
 
 #include <fmt/format.h>
 
@@ -153,14 +154,16 @@ std::string PlanFingerprint(std::string_view desired_sql, const PlanOptions& p) 
   return TextHash(key);
 }
 
-// The start-up fast path: the newest version-changing batch applied exactly
-// this desired schema with these options, and the schema is byte for byte
-// what that batch left (any change behind the extension's back alters the
-// hash). Then the plan is empty without loading the desired DDL.
-Result<bool> UnchangedSinceLastApply(sqlite3* db, std::string_view schema,
-                                     const std::string& fingerprint) {
-  AM_ASSIGN_OR_RETURN(std::optional<BatchRecord> last, LatestVersionBatch(db, schema));
+Result<bool> UnchangedSince(sqlite3* db, std::string_view schema, const std::string& fingerprint) {
+  AM_ASSIGN_OR_RETURN(std::optional<LastApplied> last, ReadLastApplied(db, schema));
   if (!last || last->status != "applied" || last->desired_hash != fingerprint) return false;
+  // SQLite moves schema_version on every schema change, whoever makes it:
+  // unmoved, nothing changed. Moved (VACUUM moves it too), the schema's hash
+  // decides.
+  if (last->schema_version_after) {
+    AM_ASSIGN_OR_RETURN(int64_t now, SchemaVersion(db, schema));
+    if (now == *last->schema_version_after) return true;
+  }
   AM_ASSIGN_OR_RETURN(std::string now, SchemaHash(db, schema));
   return now == last->schema_hash_after;
 }
@@ -172,16 +175,27 @@ Status BackupInTransactionError() {
       "the transaction or outside BEGIN...COMMIT, or pass {{\"backup\": \"auto\"}}"));
 }
 
+// SQLite rolled the migration's transaction back after an error (out of
+// memory, I/O) that surfaced in a statement whose failure was not the
+// step's own.
+Status TransactionLost() {
+  return Status(SQLITE_ABORT_ROLLBACK,
+                "migrate_apply: the transaction was rolled back by SQLite after an earlier "
+                "error (out of memory or I/O); the migration was rolled back");
+}
+
 Status BackupError(const Status& s) {
   return Status(s.code(), "migrate_apply: backup failed, nothing was changed: " + s.message());
 }
 
-// backup "auto": a step that loses data or rewrites a table's rows.
+// backup "auto": a step that loses data, rewrites a table's rows, or has no
+// rollback SQL (e.g. ADD COLUMN ... REFERENCES, dropping a generated
+// column): without a backup nothing could undo that batch.
 bool WantsBackup(const Plan& plan, const ApplyOptions& o) {
   if (o.dry_run || o.backup == "never" || plan.empty()) return false;
   if (o.backup == "always") return true;
   for (const Step& s : plan.steps)
-    if (s.destructive || s.op == Op::kRebuildTable) return true;
+    if (s.destructive || s.op == Op::kRebuildTable || !s.rollback_sql) return true;
   return false;
 }
 
@@ -198,15 +212,24 @@ StepRecord RecordFor(size_t index, const Step& step) {
 
 }  // namespace
 
+Result<bool> UnchangedSinceLastApply(sqlite3* db, std::string_view desired_sql,
+                                     const PlanOptions& p) {
+  return UnchangedSince(db, p.schema, PlanFingerprint(desired_sql, p));
+}
+
 std::string ApplyReport::ToJson() const {
-  nlohmann::ordered_json j;  // keys in DESIGN.md's order
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();  // keys in DESIGN.md's order
+  JsonScope scope(j);         // no allocation in its destructor
   j["ok"] = ok;
   j["batch"] = batch ? nlohmann::ordered_json(*batch) : nlohmann::ordered_json(nullptr);
   j["version"] = version;
   j["steps"] = steps;
   j["duration_ms"] = Round3(duration_ms);
-  j["backup"] = backup ? nlohmann::ordered_json::parse(backup->ToJson())
-                      : nlohmann::ordered_json(nullptr);
+  if (backup) {
+    backup->Fill(j["backup"]);
+  } else {
+    j["backup"] = nullptr;
+  }
   j["dry_run"] = dry_run;
   if (!backup_note.empty()) j["backup_note"] = backup_note;
   return j.dump();
@@ -221,7 +244,7 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
 
   // The start-up path: nothing to do means nothing written, no lock taken.
   const std::string fingerprint = PlanFingerprint(desired_sql, o.plan);
-  if (Result<bool> same = UnchangedSinceLastApply(db, schema, fingerprint); same.ok() && *same) {
+  if (Result<bool> same = UnchangedSince(db, schema, fingerprint); same.ok() && *same) {
     AM_ASSIGN_OR_RETURN(report.version, CurrentVersion(db, schema));
     report.duration_ms = MsSince(t0);
     return report;
@@ -397,7 +420,10 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
       break;
     }
     auto ts = Clock::now();
-    Status s = Exec(db, step.sql);
+    // An out-of-memory or I/O error in any statement (even a read) can make
+    // SQLite roll back the whole transaction; a step run after that would
+    // autocommit on its own. Whatever failed unnoticed, stop here.
+    Status s = sqlite3_get_autocommit(db) ? TransactionLost() : Exec(db, step.sql);
     r.duration_ms = MsSince(ts);
     if (!s.ok()) {
       failure = deadline.fired() ? timeout_error()
@@ -413,9 +439,19 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
       break;
     }
     Result<std::string> h = SchemaHash(db, schema);
-    if (h.ok()) r.schema_hash = *h;
+    if (!h.ok()) {
+      // Not ignorable: the failed read may have rolled the transaction back.
+      failure = deadline.fired() ? timeout_error() : h.status().WithPrefix("migrate_apply");
+      r.status = "failed";
+      r.error = failure.message();
+      records.push_back(std::move(r));
+      failed_at = i;
+      break;
+    }
+    r.schema_hash = *h;
     r.status = o.dry_run ? "dry_run" : "applied";
     records.push_back(std::move(r));
+    if (o.on_step_done) o.on_step_done(i + 1, plan.steps.size(), step, MsSince(t0));
   }
   if (failure.ok() && o.max_execution_time_ms > 0 && deadline.Expired()) {
     // The last step overran (inside a caller's transaction nothing was
@@ -433,7 +469,16 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
     if (!failure.ok() && deadline.fired()) failure = timeout_error();
   }
   std::string hash_after = hash_before;
-  if (Result<std::string> h = SchemaHash(db, schema); h.ok()) hash_after = *h;
+  if (failure.ok()) {
+    Result<std::string> h = SchemaHash(db, schema);
+    if (h.ok())
+      hash_after = *h;
+    else
+      failure = deadline.fired() ? timeout_error() : h.status().WithPrefix("migrate_apply");
+  }
+  // Nothing may be recorded as applied once SQLite has rolled the
+  // transaction back: the records would commit on their own.
+  if (failure.ok() && sqlite3_get_autocommit(db)) failure = TransactionLost();
 
   BatchRecord batch;
   batch.started_at = started_at;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,7 +24,20 @@ struct ApplyOptions {
   std::optional<std::string> backup_dir;
   int64_t max_execution_time_ms = 15000;  // 0: no limit
   std::optional<std::string> expected_plan_hash;
+  // Called after each step that ran without error (dry runs too), with the
+  // steps done so far, the plan's total and the milliseconds since Apply
+  // started; for progress reports. Must not throw; must not use `db`.
+  std::function<void(size_t done, size_t total, const Step& step, double elapsed_ms)> on_step_done;
 };
+
+// The start-up fast path: true when the newest version-changing batch
+// applied exactly this desired text with these options and the schema is
+// what it left (PRAGMA schema_version unmoved since, or else the same schema
+// hash): the plan is empty, known without loading the desired DDL. Any
+// change behind the extension's back moves schema_version and changes the
+// hash. Never writes.
+Result<bool> UnchangedSinceLastApply(sqlite3* db, std::string_view desired_sql,
+                                     const PlanOptions& p);
 
 struct ApplyReport {
   bool ok = true;

@@ -1,5 +1,6 @@
 // core/backup.cc -- checksummed backups (see core/backup.h for the design).
 #include "core/backup.h"
+#include "core/json_scope.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -157,6 +158,7 @@ Result<BackupRecord> ParseSidecar(const std::string& path) {
   Result<std::string> text = ReadSmallFile(sidecar);
   if (!text.ok()) return text.status();
   nlohmann::json j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  JsonScope scope(j);  // see core/json_scope.h
   auto bad = [&](std::string_view what) {
     return Status(SQLITE_CORRUPT, fmt::format("sidecar {} is not valid: {}", sidecar, what));
   };
@@ -238,6 +240,17 @@ struct TableInfo {
   bool without_rowid = false;
 };
 
+// The rowid alias (INTEGER PRIMARY KEY) of `schema`.`table`, or "": the one
+// PRIMARY KEY column declared INTEGER, unless the key has an index of its own
+// ("INTEGER PRIMARY KEY DESC" and WITHOUT ROWID tables are not aliases).
+Result<std::string> RowidAliasColumn(sqlite3* db, std::string_view schema, std::string_view table) {
+  return QueryText(
+      db, fmt::format("SELECT CASE WHEN count(*) = 1 AND lower(max(type)) = 'integer' AND NOT "
+                      "EXISTS (SELECT 1 FROM pragma_index_list({0}, {1}) WHERE origin = 'pk') "
+                      "THEN max(name) ELSE '' END FROM pragma_table_xinfo({0}, {1}) WHERE pk > 0",
+                      QuoteLiteral(table), QuoteLiteral(schema)));
+}
+
 // Ordinary tables of `schema` (no virtual, shadow or internal tables).
 Result<std::vector<TableInfo>> UserTables(sqlite3* db, std::string_view schema) {
   Stmt q;
@@ -277,10 +290,34 @@ Result<std::vector<Discarded>> CompareWithBackup(sqlite3* img, const RestoreRequ
       AM_ASSIGN_OR_RETURN(auto live_cols, PlainColumns(img, "live", live.name));
       AM_ASSIGN_OR_RETURN(auto backup_cols, PlainColumns(img, "main", it->name));
       // Columns both sides have (under their backup names when the batch
-      // renamed them). A column whose type the batch changed is compared
-      // with the live value converted back to the backup column's affinity.
-      // A column the batch added or dropped is the batch's change.
-      std::string live_cols_sql, backup_cols_sql;
+      // renamed them). A column the batch added or dropped is the batch's
+      // change. When the batch changed a column's type, its copy converted
+      // the values by the new column's affinity, which no CAST undoes
+      // (CAST('abc' AS REAL) is 0.0): the backup's rows are then converted
+      // the same way, by inserting them into a temp table whose columns have
+      // the live columns' types, and the live rows are compared with those.
+      // Likewise a column the batch made NOT NULL with a DEFAULT, whose NULLs
+      // the copy filled with the default (NOT NULL ON CONFLICT REPLACE does
+      // the same on insert).
+      AM_ASSIGN_OR_RETURN(int64_t live_strict,
+                          QueryInt(img, fmt::format("SELECT strict FROM pragma_table_list "
+                                                    "WHERE schema = 'live' AND name = {}",
+                                                    QuoteLiteral(live.name))));
+      AM_ASSIGN_OR_RETURN(int64_t backup_strict,
+                          QueryInt(img, fmt::format("SELECT strict FROM pragma_table_list "
+                                                    "WHERE schema = 'main' AND name = {}",
+                                                    QuoteLiteral(it->name))));
+      // Rowids are kept by a rebuild between rowid tables, except when the
+      // new rowid alias is an existing column other than the old alias: the
+      // rows then take that column's values as rowids (compared as a column).
+      bool rowids_kept = true;
+      std::string live_alias, backup_alias;
+      if (!live.without_rowid && !it->without_rowid) {
+        AM_ASSIGN_OR_RETURN(live_alias, RowidAliasColumn(img, "live", live.name));
+        AM_ASSIGN_OR_RETURN(backup_alias, RowidAliasColumn(img, "main", it->name));
+      }
+      std::string live_cols_sql, backup_cols_sql, conv_cols_sql;
+      bool convert = false;
       for (const auto& [name, type] : live_cols) {
         std::string old_col = name;
         for (const ColumnRename& c : rq.renamed_columns)
@@ -288,21 +325,52 @@ Result<std::vector<Discarded>> CompareWithBackup(sqlite3* img, const RestoreRequ
             old_col = c.from;
         for (const auto& [bname, btype] : backup_cols) {
           if (ddl::Lower(old_col) != ddl::Lower(bname)) continue;
-          const std::string affinity = ddl::Affinity(btype);
-          std::string expr = QuoteIdent(name);
-          if (type != btype && affinity != "BLOB")
-            expr = fmt::format("CAST({} AS {})", expr, affinity);
-          live_cols_sql += (live_cols_sql.empty() ? "" : ", ") + expr;
+          if (!live_alias.empty() && ddl::Lower(name) == ddl::Lower(live_alias) &&
+              ddl::Lower(bname) != ddl::Lower(backup_alias))
+            rowids_kept = false;
+          // ANY is a column without affinity in a STRICT table only (NUMERIC
+          // otherwise): toggling STRICT converts its values.
+          if (type != btype || (live_strict != backup_strict && type == "any")) convert = true;
+          // ANY in a STRICT table converts nothing: a column without affinity.
+          std::string conv_type = live_strict != 0 && type == "any" ? "" : type;
+          AM_ASSIGN_OR_RETURN(
+              std::string fill,
+              QueryText(img, fmt::format(
+                                 "SELECT l.dflt_value FROM pragma_table_xinfo({}, 'live') l, "
+                                 "pragma_table_xinfo({}, 'main') b WHERE l.name = {} AND "
+                                 "b.name = {} AND l.\"notnull\" AND NOT b.\"notnull\" AND "
+                                 "l.dflt_value IS NOT NULL AND l.dflt_value <> 'NULL'",
+                                 QuoteLiteral(live.name), QuoteLiteral(it->name),
+                                 QuoteLiteral(name), QuoteLiteral(bname))));
+          if (!fill.empty()) {
+            convert = true;
+            conv_type += fmt::format(" NOT NULL ON CONFLICT REPLACE DEFAULT ({})", fill);
+          }
+          conv_cols_sql += fmt::format("{}{} {}", conv_cols_sql.empty() ? "" : ", ",
+                                       QuoteIdent(name), conv_type);
+          live_cols_sql += (live_cols_sql.empty() ? "" : ", ") + QuoteIdent(name);
           backup_cols_sql += (backup_cols_sql.empty() ? "" : ", ") + QuoteIdent(bname);
         }
       }
-      const bool by_rowid = !live.without_rowid && !it->without_rowid;
+      const bool by_rowid = !live.without_rowid && !it->without_rowid && rowids_kept;
       auto key_of = [&](const std::string& cols) {
         return by_rowid ? (cols.empty() ? std::string("_rowid_") : "_rowid_, " + cols) : cols;
       };
-      const std::string live_key = key_of(live_cols_sql), backup_key = key_of(backup_cols_sql);
+      std::string live_key = key_of(live_cols_sql), backup_key = key_of(backup_cols_sql);
       const std::string live_t = QualifiedName("live", live.name);
-      const std::string backup_t = QualifiedName("main", it->name);
+      std::string backup_t = QualifiedName("main", it->name);
+      if (convert) {
+        AM_RETURN_IF_ERROR(Exec(img, "DROP TABLE IF EXISTS temp._automigrate_converted"));
+        AM_RETURN_IF_ERROR(Exec(
+            img, fmt::format("CREATE TEMP TABLE _automigrate_converted ({}{})",
+                             by_rowid ? "_am_rowid INTEGER, " : "", conv_cols_sql)));
+        AM_RETURN_IF_ERROR(Exec(img, fmt::format("INSERT INTO temp._automigrate_converted "
+                                                 "SELECT {} FROM {}",
+                                                 backup_key, backup_t)));
+        backup_t = "temp._automigrate_converted";
+        backup_key = key_of(live_cols_sql);
+        if (by_rowid) backup_key = "_am_rowid" + backup_key.substr(std::string("_rowid_").size());
+      }
       if (live_key.empty()) {
         AM_ASSIGN_OR_RETURN(int64_t nl, QueryInt(img, "SELECT count(*) FROM " + live_t));
         AM_ASSIGN_OR_RETURN(int64_t nb, QueryInt(img, "SELECT count(*) FROM " + backup_t));
@@ -318,9 +386,10 @@ Result<std::vector<Discarded>> CompareWithBackup(sqlite3* img, const RestoreRequ
             d.rows_removed,
             QueryInt(img, fmt::format("SELECT count(*) FROM (SELECT {} FROM {} EXCEPT SELECT "
                                       "{} FROM {})",
-                                      by_rowid ? "_rowid_" : backup_key, backup_t,
-                                      by_rowid ? "_rowid_" : live_key, live_t)));
+                                      by_rowid ? (convert ? "_am_rowid" : "_rowid_") : backup_key,
+                                      backup_t, by_rowid ? "_rowid_" : live_key, live_t)));
       }
+      if (convert) AM_RETURN_IF_ERROR(Exec(img, "DROP TABLE temp._automigrate_converted"));
     }
     if (d.rows_added_or_changed > 0 || d.rows_removed > 0) out.push_back(std::move(d));
   }
@@ -381,18 +450,25 @@ Result<int64_t> InsertBackup(sqlite3* db, std::string_view schema, const BackupR
 
 }  // namespace
 
-std::string BackupRecord::ToJson() const {
-  nlohmann::ordered_json j;
+void BackupRecord::Fill(nlohmann::ordered_json& j) const {
+  j = nlohmann::ordered_json::object();  // see core/json_scope.h
   j["id"] = id;
   j["path"] = path;
   j["bytes"] = bytes;
   j["checksum"] = checksum;
   j["created_at"] = created_at;
+}
+
+std::string BackupRecord::ToJson() const {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  JsonScope scope(j);  // no allocation in its destructor
+  Fill(j);
   return j.dump();
 }
 
 std::string BackupRecord::SidecarJson() const {
-  nlohmann::ordered_json j;
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  JsonScope scope(j);  // no allocation in its destructor
   j["format"] = kSidecarFormat;
   j["file"] = BaseName(path);
   j["bytes"] = bytes;
@@ -408,7 +484,8 @@ std::string BackupRecord::SidecarJson() const {
 }
 
 std::string VerifyReport::ToJson() const {
-  nlohmann::ordered_json j;
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  JsonScope scope(j);  // no allocation in its destructor
   j["ok"] = ok;
   j["checksum_ok"] = checksum_ok;
   j["integrity_ok"] = integrity_ok ? nlohmann::ordered_json(*integrity_ok)
@@ -462,8 +539,10 @@ Result<BackupRecord> TakeBackup(sqlite3* db, const BackupRequest& r) {
                                                  "file, choose another path",
                                                  rec.path));
     struct stat st;
-    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    if (::stat(dir.c_str(), &st) != 0)
       return Status(SQLITE_CANTOPEN, fmt::format("directory {} does not exist", dir));
+    if (!S_ISDIR(st.st_mode))
+      return Status(SQLITE_CANTOPEN, fmt::format("{} exists and is not a directory", dir));
   } else {
     if (r.dir) {
       dir = AbsolutePath(*r.dir);

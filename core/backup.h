@@ -28,6 +28,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/sqlite_api.h"
 #include "core/status.h"
 
@@ -47,6 +49,8 @@ struct BackupRecord {
   bool exists = false;  // filled on read: the file is there now
 
   std::string ToJson() const;  // {id, path, bytes, checksum, created_at}
+  // The same fields, set on `j` (made an object): for results that embed it.
+  void Fill(nlohmann::ordered_json& j) const;
   std::string SidecarJson() const;
 };
 

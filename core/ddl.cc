@@ -691,6 +691,12 @@ std::string Normalize(std::string_view sql) {
   return out;
 }
 
+bool MentionsRenameHint(std::string_view text) {
+  for (size_t pos = text.find('@'); pos != std::string_view::npos; pos = text.find('@', pos + 1))
+    if (EqualsIgnoreCase(text.substr(pos + 1, 6), "rename")) return true;
+  return false;
+}
+
 std::optional<std::string> RenameHint(std::string_view comment_text) {
   std::string_view c = comment_text;
   auto skip_spaces = [&](size_t i) {

@@ -78,6 +78,9 @@ struct Span {
 // A `@renamed from=NAME` (or the deprecated `@rename from=NAME`) hint inside a
 // comment token's text, e.g. "-- @renamed from=old", "/* @renamed from=\"a b\" */",
 // "-- @renamed from=`x`". Returns the unquoted old name.
+// Whether `text` has "@rename" anywhere (any case): a cheap test for "may
+// carry rename hints", for callers that must then read the text properly.
+bool MentionsRenameHint(std::string_view text);
 std::optional<std::string> RenameHint(std::string_view comment_text);
 
 // ---------------------------------------------------------------------------

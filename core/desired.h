@@ -7,6 +7,7 @@
 // never touched.
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 #include "core/sqlite_handle.h"
@@ -14,6 +15,15 @@
 
 namespace automigrate {
 
+// The desired schema in a private connection. Large schemas are loaded in
+// bulk (linear in their size); when the bulk load cannot vouch for the
+// result, the statements are executed one by one, which also reports errors.
 Result<DbPtr> LoadDesiredSchema(std::string_view ddl);
+
+// The two ways, for tests that prove they agree. The bulk load returns
+// nullopt whenever it gives up (an error, a virtual table, a statement head
+// it does not read).
+std::optional<DbPtr> LoadDesiredSchemaInBulk(std::string_view ddl);
+Result<DbPtr> LoadDesiredSchemaOneByOne(std::string_view ddl);
 
 }  // namespace automigrate

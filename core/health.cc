@@ -7,6 +7,7 @@
 // damaged file); only SQLITE_NOMEM and an invalid desired schema are errors
 // of the whole call.
 #include "core/health.h"
+#include "core/json_scope.h"
 
 #include <fmt/format.h>
 
@@ -668,7 +669,8 @@ const HealthCheck* HealthReport::Find(std::string_view name) const {
 }
 
 std::string HealthReport::ToJson() const {
-  nlohmann::ordered_json j;
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  JsonScope scope(j);  // no allocation in its destructor
   j["score"] = score;
   j["checks"] = nlohmann::ordered_json::array();
   for (const HealthCheck& c : checks) {

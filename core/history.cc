@@ -49,7 +49,41 @@ Status EnsureHistoryTables(sqlite3* db, std::string_view schema) {
   std::string quoted = QuoteIdent(schema);
   for (size_t pos = 0; (pos = sql.find("$S", pos)) != std::string::npos; pos += quoted.size())
     sql.replace(pos, 2, quoted);
-  return Exec(db, sql);
+  AM_RETURN_IF_ERROR(Exec(db, sql));
+  // Tables made before schema_version_after existed (0.1.0 development builds).
+  AM_ASSIGN_OR_RETURN(int64_t has_version,
+                      QueryInt(db, fmt::format("SELECT count(*) FROM pragma_table_info("
+                                               "'_automigrate_batches', {}) WHERE name = "
+                                               "'schema_version_after'",
+                                               QuoteLiteral(schema))));
+  if (has_version == 0) {
+    AM_RETURN_IF_ERROR(Exec(db, fmt::format("ALTER TABLE {} ADD COLUMN schema_version_after INTEGER",
+                                            T(schema, "_automigrate_batches"))));
+  }
+  return Status::Ok();
+}
+
+Result<int64_t> SchemaVersion(sqlite3* db, std::string_view schema) {
+  return QueryInt(db, fmt::format("PRAGMA {}.schema_version", QuoteIdent(schema)));
+}
+
+Result<std::optional<LastApplied>> ReadLastApplied(sqlite3* db, std::string_view schema) {
+  Stmt q;
+  // No sqlite_schema lookup first (a scan at 1000 tables): a database
+  // without the tables (or with older ones) fails to prepare, and that is
+  // answered "none".
+  if (!q.Prepare(db, fmt::format("SELECT status, desired_hash, schema_hash_after, "
+                                 "schema_version_after FROM {} WHERE version IS NOT NULL "
+                                 "ORDER BY batch DESC LIMIT 1",
+                                 T(schema, "_automigrate_batches")))
+           .ok())
+    return std::optional<LastApplied>();
+  if (!q.Step()) {
+    AM_RETURN_IF_ERROR(q.status());
+    return std::optional<LastApplied>();
+  }
+  LastApplied last{q.Text(0), q.OptText(1), q.Text(2), OptInt(q, 3)};
+  return std::optional<LastApplied>(std::move(last));
 }
 
 Result<bool> HistoryTablesExist(sqlite3* db, std::string_view schema) {
@@ -87,8 +121,8 @@ Status RecordBatch(sqlite3* db, std::string_view schema, const BatchRecord& b,
   AM_RETURN_IF_ERROR(q.Prepare(
       db, fmt::format("INSERT INTO {} (batch, version, status, started_at, duration_ms, steps, "
                       "backup_id, reverts, error, plan_hash, desired_hash, schema_hash_before, "
-                      "schema_hash_after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                      "?12, ?13)",
+                      "schema_hash_after, schema_version_after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                      "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                       T(schema, "_automigrate_batches"))));
   q.Bind(1, b.batch);
   q.BindOpt(2, b.version);
@@ -103,6 +137,9 @@ Status RecordBatch(sqlite3* db, std::string_view schema, const BatchRecord& b,
   q.BindOpt(11, b.desired_hash);
   q.Bind(12, b.schema_hash_before);
   q.Bind(13, b.schema_hash_after);
+  // After EnsureHistoryTables: creating them moves the version too.
+  AM_ASSIGN_OR_RETURN(int64_t schema_version, SchemaVersion(db, schema));
+  q.Bind(14, schema_version);
   AM_RETURN_IF_ERROR(q.Run());
 
   Stmt s;

@@ -51,8 +51,22 @@ struct BatchRecord {
   bool rollback_backup_possible = false;
 };
 
-// Creates the tables when missing (inside the caller's transaction).
+// Creates the tables when missing (inside the caller's transaction), and
+// adds columns that tables made by earlier builds lack.
 Status EnsureHistoryTables(sqlite3* db, std::string_view schema);
+
+// What the start-up check reads of the newest version-changing batch, in one
+// indexed query; nullopt when there is none or no history tables (made by
+// this build).
+struct LastApplied {
+  std::string status;
+  std::optional<std::string> desired_hash;
+  std::string schema_hash_after;
+  std::optional<int64_t> schema_version_after;
+};
+Result<std::optional<LastApplied>> ReadLastApplied(sqlite3* db, std::string_view schema);
+// PRAGMA schema_version of `schema`: SQLite moves it on every schema change.
+Result<int64_t> SchemaVersion(sqlite3* db, std::string_view schema);
 // Whether `schema` has an ordinary table named `table`.
 Result<bool> TableExists(sqlite3* db, std::string_view schema, std::string_view table);
 Result<bool> HistoryTablesExist(sqlite3* db, std::string_view schema);

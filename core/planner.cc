@@ -23,6 +23,7 @@
 
 #include "core/ddl.h"
 #include "core/desired.h"
+#include "core/desired_refs.h"
 #include "core/plan.h"
 #include "core/quote.h"
 #include "core/schema.h"
@@ -94,7 +95,12 @@ std::string NormExpr(std::string_view expr) {
 // NULL/TRUE/FALSE, optionally parenthesized. CURRENT_TIMESTAMP and function
 // calls are "non-constant" to SQLite.
 bool IsConstantDefault(std::string_view expr) {
+  bool operand_before = false;  // a "+" or "-" after an operand is binary: (1 + 1) is refused
   for (const ddl::Token& t : ddl::Tokenize(expr)) {
+    bool operand = t.kind != ddl::TokenKind::kPunct || t.IsPunct(")");
+    bool binary = operand_before && (t.IsPunct("-") || t.IsPunct("+"));
+    operand_before = operand;
+    if (binary) return false;
     switch (t.kind) {
       case ddl::TokenKind::kNumber:
       case ddl::TokenKind::kString:
@@ -163,6 +169,33 @@ std::string Terminated(std::string_view sql) {
   if (!toks.empty() && toks.back().kind == ddl::TokenKind::kComment) return s + "\n;\n";
   if (s.empty() || s.back() != ';') s += ';';
   return s + "\n";
+}
+
+// `create_sql` of table `name` after ALTER TABLE RENAME COLUMN of each
+// (from, to) of `renames`, as SQLite rewrites it, in a scratch database: a
+// token rename would also hit a keyword spelled like the column (the KEY of
+// PRIMARY KEY for a column named key). The token rename is the fallback when
+// the scratch database does not take the text (e.g. an unknown function).
+std::string RenamedColumnsSql(const std::string& create_sql, const std::string& name,
+                              const std::vector<std::pair<std::string, std::string>>& renames) {
+  auto by_tokens = [&] {
+    std::string sql = create_sql;
+    for (const auto& [from, to] : renames) sql = ddl::RenameIdentifier(sql, from, to);
+    return sql;
+  };
+  Result<DbPtr> scratch = OpenDb(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (!scratch.ok()) return by_tokens();
+  sqlite3* db = scratch->get();
+  if (!Exec(db, create_sql).ok()) return by_tokens();
+  for (const auto& [from, to] : renames)
+    if (!Exec(db, fmt::format("ALTER TABLE {} RENAME COLUMN {} TO {}", QuoteIdent(name),
+                              QuoteIdent(from), QuoteIdent(to)))
+             .ok())
+      return by_tokens();
+  Result<std::string> sql = QueryText(
+      db, fmt::format("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = {}",
+                      QuoteLiteral(name)));
+  return sql.ok() && !sql->empty() ? *sql : by_tokens();
 }
 
 struct ColumnChange {
@@ -885,9 +918,11 @@ void Planner::AddPrechecks(const TablePlan& tp, bool fill_defaults, bool with_un
     IndexKey k;
     k.column = Lower(alias->name);
     duplicates({k}, std::nullopt, fmt::format("PRIMARY KEY ({})", alias->name));
-    // A rowid alias holds integers only: anything else is "datatype mismatch".
-    Count(fmt::format("SELECT count(*) FROM {} WHERE typeof({}) NOT IN ('integer', 'null')", from,
-                      QuoteIdent(alias->name)),
+    // A rowid alias holds integers only: anything else is "datatype mismatch"
+    // (a real with an integer value, 5.0, is stored as the integer 5).
+    Count(fmt::format("SELECT count(*) FROM {0} WHERE typeof({1}) NOT IN ('integer', 'null') AND "
+                      "NOT (typeof({1}) = 'real' AND {1} = CAST({1} AS INTEGER))",
+                      from, QuoteIdent(alias->name)),
           {tname, alias->name, "INTEGER PRIMARY KEY (integer values only)"}, out);
   }
   // Explicit UNIQUE indexes the rebuild creates (existing ones already hold).
@@ -999,9 +1034,16 @@ void Planner::EmitRebuild(TablePlan& tp) {
       expr = fmt::format("coalesce({}, ({}))", expr, *w.default_sql);
       filled_nulls = true;
     }
-    std::string from_aff = Affinity(c->type), to_aff = Affinity(w.type);
-    if (from_aff != to_aff && (from_aff == "TEXT" || from_aff == "BLOB") &&
-        to_aff != "TEXT" && to_aff != "BLOB")
+    // ANY in a STRICT table keeps every value as given: no affinity (BLOB).
+    auto affinity_of = [](const Table& t, const Column& col) {
+      return t.strict && Upper(col.type) == "ANY" ? std::string("BLOB") : Affinity(col.type);
+    };
+    std::string from_aff = affinity_of(cur, *c), to_aff = affinity_of(want, w);
+    // Lossy (the reverse rebuild cannot undo it): text that becomes a
+    // number, and any value a column without affinity held that the new
+    // affinity converts (a number that becomes text stays text going back).
+    if (from_aff != to_aff && (from_aff == "TEXT" || from_aff == "BLOB") && to_aff != "BLOB" &&
+        (to_aff != "TEXT" || from_aff == "BLOB"))
       lossy_type = true;
     copy.push_back({w.name, expr});
   }
@@ -1024,6 +1066,11 @@ void Planner::EmitRebuild(TablePlan& tp) {
   for (const ColumnChange& ch : tp.kept)
     if (!ch.cur->generated() && ch.want->generated()) replaced.push_back(ch.want->name);
   bool rowids_lost = !cur.without_rowid && want.without_rowid && !cur.RowidAlias();
+  // An existing column that becomes the INTEGER PRIMARY KEY of a table that
+  // had none gives the rows its values as rowids: the implicit rowids are
+  // gone, and the reverse rebuild cannot bring them back.
+  bool rowids_replaced = both_rowid && new_alias && !cur.RowidAlias() &&
+                         cur.FindColumn(new_alias->name) != nullptr;
   std::vector<std::string> warn;
   if (rows > 0 && (!lost.empty() || rowids_lost)) s.destructive = true;
   if (!lost.empty() && rows > 0) {
@@ -1050,7 +1097,8 @@ void Planner::EmitRebuild(TablePlan& tp) {
   s.warning = Join(warn, "; ");
 
   // Rollback: the reverse rebuild, when no data is lost on the way.
-  if (lost.empty() && replaced.empty() && !rowids_lost && !lossy_type && !filled_nulls) {
+  if (lost.empty() && replaced.empty() && !rowids_lost && !rowids_replaced && !lossy_type &&
+      !filled_nulls) {
     // The reverse rebuild restores the live definition as it stands between
     // the rename_column steps and this one; undoing those renames follows.
     Table target = *tp.live;
@@ -1060,9 +1108,8 @@ void Planner::EmitRebuild(TablePlan& tp) {
           if (EqualsNoCase(from, live_name)) return to;
       return live_name;
     };
-    if (RenamesBeforeRebuild())
-      for (const auto& [from, to] : tp.renamed_columns)
-        target.sql = ddl::RenameIdentifier(target.sql, from, to);
+    if (RenamesBeforeRebuild() && !tp.renamed_columns.empty())
+      target.sql = RenamedColumnsSql(target.sql, tp.live->name, tp.renamed_columns);
     std::vector<std::pair<std::string, std::string>> back;
     const Column* old_alias = tp.live->RowidAlias();
     for (const Column& l : tp.live->columns) {
@@ -1160,11 +1207,22 @@ void Planner::EmitAlters(TablePlan& tp) {
     }
     // Rolled back by DROP COLUMN when SQLite allows it on the added column.
     if (version_ >= kDropColumnVersion && !a->has_references && a->hidden != 3) {
+      // A column added after this one is dropped before it by the rollback
+      // (steps are undone in reverse), so what it says does not count.
+      auto added_later = [&](std::string_view name) {
+        auto self = std::find(tp.added.begin(), tp.added.end(), a);
+        for (auto it = self; it != tp.added.end(); ++it)
+          if (it != self && EqualsNoCase((*it)->name, name)) return true;
+        return false;
+      };
       bool named_elsewhere = false;
       for (const Check& ck : want.checks)
-        if (ck.column != Lower(a->name) && Mentions(ck.expr, a->name)) named_elsewhere = true;
+        if (ck.column != Lower(a->name) && Mentions(ck.expr, a->name) &&
+            (ck.column.empty() || !added_later(ck.column)))
+          named_elsewhere = true;
       for (const Column& g : want.columns)
-        if (g.generated_expr && &g != a && Mentions(*g.generated_expr, a->name))
+        if (g.generated_expr && &g != a && Mentions(*g.generated_expr, a->name) &&
+            !added_later(g.name))
           named_elsewhere = true;
       if (!named_elsewhere)
         s.rollback_sql =
@@ -1395,6 +1453,7 @@ Result<Plan> Planner::Run() {
 
 Result<Plan> PlanMigration(sqlite3* db, std::string_view desired_sql, const PlanOptions& options) {
   AM_ASSIGN_OR_RETURN(DbPtr desired_db, LoadDesiredSchema(desired_sql));
+  AM_RETURN_IF_ERROR(CheckDesiredReferences(desired_db.get()));
   AM_ASSIGN_OR_RETURN(Schema want, ReadSchema(desired_db.get(), "main"));
   AM_ASSIGN_OR_RETURN(Schema live, ReadSchema(db, options.schema));
   Planner planner(db, live, want, options);

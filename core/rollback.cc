@@ -9,6 +9,7 @@
 //   backup: RestoreBackup, which compares the live rows with the backup
 //           under the write lock and refuses unless force
 #include "core/rollback.h"
+#include "core/json_scope.h"
 
 #include <fmt/format.h>
 
@@ -126,6 +127,13 @@ Result<std::vector<Discarded>> SqlRollbackDiscards(sqlite3* db, std::string_view
     } else if (s.op == "add_column") {
       AM_ASSIGN_OR_RETURN(auto col, FindColumn(db, schema, s.object));
       if (!col) continue;
+      // A generated column's values are computed, never written: nothing to lose.
+      AM_ASSIGN_OR_RETURN(
+          int64_t hidden,
+          QueryInt(db, fmt::format("SELECT hidden FROM pragma_table_xinfo({}, {}) WHERE name = {}",
+                                   QuoteLiteral(col->first), QuoteLiteral(schema),
+                                   QuoteLiteral(col->second))));
+      if (hidden != 0) continue;
       AM_ASSIGN_OR_RETURN(
           std::string dflt,
           QueryText(db, fmt::format("SELECT ifnull(dflt_value, 'NULL') FROM pragma_table_xinfo({}, "
@@ -324,7 +332,8 @@ Result<RollbackReport> RollbackBySql(sqlite3* db, const BatchRecord& target,
 }  // namespace
 
 std::string RollbackReport::ToJson() const {
-  nlohmann::ordered_json j;
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  JsonScope scope(j);  // no allocation in its destructor
   j["ok"] = true;
   j["batch"] = batch;
   j["reverts"] = reverts;

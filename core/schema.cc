@@ -201,25 +201,46 @@ const Column* Table::RowidAlias() const {
   return alias;
 }
 
-const Table* Schema::FindTable(std::string_view n) const {
-  for (const Table& t : tables)
-    if (EqualsNoCase(t.name, n)) return &t;
+namespace {
+
+template <typename T>
+void IndexByName(const std::vector<T>& items, std::unordered_map<std::string, size_t>* pos) {
+  pos->clear();
+  pos->reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) pos->emplace(ddl::Lower(items[i].name), i);
+  if (pos->size() != items.size()) pos->clear();  // duplicate names: scan instead
+}
+
+template <typename T>
+const T* FindByName(const std::vector<T>& items, const std::unordered_map<std::string, size_t>& pos,
+                    std::string_view n) {
+  if (!items.empty() && pos.size() == items.size()) {
+    auto it = pos.find(ddl::Lower(n));
+    return it == pos.end() ? nullptr : &items[it->second];
+  }
+  for (const T& item : items)
+    if (EqualsNoCase(item.name, n)) return &item;
   return nullptr;
+}
+
+}  // namespace
+
+void Schema::IndexNames() {
+  IndexByName(tables, &table_pos_);
+  IndexByName(indexes, &index_pos_);
+  IndexByName(views, &view_pos_);
+  IndexByName(triggers, &trigger_pos_);
+}
+
+const Table* Schema::FindTable(std::string_view n) const {
+  return FindByName(tables, table_pos_, n);
 }
 const Index* Schema::FindIndex(std::string_view n) const {
-  for (const Index& i : indexes)
-    if (EqualsNoCase(i.name, n)) return &i;
-  return nullptr;
+  return FindByName(indexes, index_pos_, n);
 }
-const View* Schema::FindView(std::string_view n) const {
-  for (const View& v : views)
-    if (EqualsNoCase(v.name, n)) return &v;
-  return nullptr;
-}
+const View* Schema::FindView(std::string_view n) const { return FindByName(views, view_pos_, n); }
 const Trigger* Schema::FindTrigger(std::string_view n) const {
-  for (const Trigger& t : triggers)
-    if (EqualsNoCase(t.name, n)) return &t;
-  return nullptr;
+  return FindByName(triggers, trigger_pos_, n);
 }
 
 Result<Schema> ReadSchema(sqlite3* db, std::string_view schema_name) {
@@ -313,6 +334,7 @@ Result<Schema> ReadSchema(sqlite3* db, std::string_view schema_name) {
     }
     AM_RETURN_IF_ERROR(ReadIndexKeys(db, schema_name, ix.name, &*def, &ix.keys));
   }
+  s.IndexNames();
   return s;
 }
 

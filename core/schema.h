@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 #include <vector>
 
@@ -124,6 +125,15 @@ struct Schema {
   const Index* FindIndex(std::string_view name) const;
   const View* FindView(std::string_view name) const;
   const Trigger* FindTrigger(std::string_view name) const;
+
+  // Lower-cased name -> position, built by IndexNames() once the vectors are
+  // complete (ReadSchema does); the Find functions use them while they
+  // match the vectors' sizes, and scan otherwise. Lookups stay O(1) on
+  // schemas of thousands of objects.
+  void IndexNames();
+
+ private:
+  std::unordered_map<std::string, size_t> table_pos_, index_pos_, view_pos_, trigger_pos_;
 };
 
 // True for names the extension never diffs: sqlite_% and _automigrate_%.

@@ -36,11 +36,18 @@ Status Stmt::Prepare(sqlite3* db, std::string_view sql) {
   return status_ = Status::Ok();
 }
 
-void Stmt::Bind(int i, std::string_view text) {
-  sqlite3_bind_text(stmt_.get(), i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+// A bind that fails (out of memory, say) leaves the parameter NULL: running
+// the statement anyway would answer a different question, so the failure is
+// kept and Step() refuses to run.
+void Stmt::Bound(int rc) {
+  if (rc != SQLITE_OK && status_.ok()) status_ = Status(rc, sqlite3_errstr(rc));
 }
-void Stmt::Bind(int i, int64_t value) { sqlite3_bind_int64(stmt_.get(), i, value); }
-void Stmt::BindNull(int i) { sqlite3_bind_null(stmt_.get(), i); }
+void Stmt::Bind(int i, std::string_view text) {
+  Bound(sqlite3_bind_text(stmt_.get(), i, text.data(), static_cast<int>(text.size()),
+                          SQLITE_TRANSIENT));
+}
+void Stmt::Bind(int i, int64_t value) { Bound(sqlite3_bind_int64(stmt_.get(), i, value)); }
+void Stmt::BindNull(int i) { Bound(sqlite3_bind_null(stmt_.get(), i)); }
 void Stmt::BindOpt(int i, const std::optional<std::string>& text) {
   if (text)
     Bind(i, *text);
@@ -76,7 +83,12 @@ void Stmt::Reset() {
 
 std::string Stmt::Text(int col) const {
   const unsigned char* p = sqlite3_column_text(stmt_.get(), col);
-  if (!p) return {};
+  if (!p) {
+    // NULL for a non-NULL value: the conversion ran out of memory.
+    if (sqlite3_column_type(stmt_.get(), col) != SQLITE_NULL && status_.ok())
+      status_ = Status(SQLITE_NOMEM, sqlite3_errstr(SQLITE_NOMEM));
+    return {};
+  }
   return {reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), col))};
 }
 

@@ -60,6 +60,7 @@ class Stmt {
   Status Run();
   void Reset();
   const Status& status() const { return status_; }
+  void Bound(int rc);  // keeps a failed bind's error (Bind* call it)
 
   std::string Text(int col) const;  // NULL -> ""
   std::optional<std::string> OptText(int col) const;
@@ -72,7 +73,9 @@ class Stmt {
  private:
   sqlite3* db_ = nullptr;
   StmtPtr stmt_;
-  Status status_;
+  // Also set by a failed bind or an out-of-memory column read (const):
+  // the next Step() then returns false, and the loop's status check sees it.
+  mutable Status status_;
 };
 
 // Runs every statement of `sql` (no rows expected).

@@ -3,6 +3,8 @@
 //   SELECT migrate_apply(readfile('schema.sql'));
 //   -- {"ok":true,"batch":3,"version":3,"steps":2,"duration_ms":4.1,"backup":null,"dry_run":false}
 //   SELECT migrate_apply(readfile('schema.sql'), '{"dry_run": true, "schema": "aux"}');
+//   SELECT migrate_apply(readfile('schema.sql'), '{"progress_file": "/tmp/progress"}');
+//   -- appends "1/3 rebuild_table users 12.4" to /tmp/progress as each step finishes
 //   SELECT migrate_configure('{"allow_destructive": true, "backup_dir": "/var/backups/app"}');
 //   SELECT migrate_configure('{"backup_dir": null}');   -- null: back to the default
 //   SELECT migrate_configure('{}');                     -- just the effective settings
@@ -13,11 +15,16 @@
 // StoreConfigJson); this file converts arguments, options and errors.
 #include "ext/apply_functions.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "core/apply.h"
+#include "core/json_scope.h"
+#include "core/files.h"
 #include "core/history.h"
 #include "ext/guard.h"
 #include "ext/options.h"
@@ -40,6 +47,31 @@ ApplyOptions ToApplyOptions(const Options& o) {
   return a;
 }
 
+// The `progress_file` option: one line per finished step,
+// "<done>/<total> <op> <object> <elapsed_ms>", appended with one write() so a
+// reader polling the file never sees half a line. The object name has its
+// line breaks replaced by spaces (one line per step). Progress is advisory:
+// a file that cannot be opened or written is ignored, and nothing thrown
+// while formatting reaches the executor.
+void AttachProgressFile(const std::optional<std::string>& path, ApplyOptions* a) {
+  if (!path) return;
+  Result<FileDescriptor> fd = OpenFile(*path, O_WRONLY | O_APPEND | O_CREAT, 0644);
+  if (!fd.ok()) return;
+  auto shared = std::make_shared<FileDescriptor>(std::move(*fd));
+  a->on_step_done = [shared](size_t done, size_t total, const Step& step,
+                             double elapsed_ms) noexcept {
+    try {
+      std::string object = step.object;
+      for (char& ch : object)
+        if (ch == '\n' || ch == '\r') ch = ' ';
+      const std::string line =
+          fmt::format("{}/{} {} {} {:.1f}\n", done, total, OpName(step.op), object, elapsed_ms);
+      [[maybe_unused]] ssize_t n = ::write(shared->get(), line.data(), line.size());
+    } catch (...) {  // progress only: never fails the migration
+    }
+  };
+}
+
 // The call's options decide which database is migrated, and that database's
 // stored defaults are the base the call's options are laid over again:
 // explicit options always win.
@@ -57,14 +89,17 @@ Result<std::string> Configure(sqlite3* db, sqlite3_value* arg) {
   if (!request.ok()) return request.status();
   Result<std::string> stored_text = LoadConfigJson(db, request->schema);
   if (!stored_text.ok()) return WithFunctionName(kConfigure, stored_text.status());
-  const json stored =
+  json stored =
       json::parse(stored_text->begin(), stored_text->end(), nullptr, /*allow_exceptions=*/false);
+  JsonScope stored_scope(stored);  // see core/json_scope.h
   if (!stored.is_object()) {  // json_group_object gives one; the merge below needs one
     Status s = ParseStoredDefaults(db, kConfigure, request->schema, *stored_text).status();
     return s.ok() ? Status::Error("migrate_configure: stored defaults: not a JSON object") : s;
   }
-  const json changes = json::parse(request->changes);  // ParseConfigureArg wrote it
+  json changes = json::parse(request->changes);  // ParseConfigureArg wrote it
+  JsonScope changes_scope(changes);
   json merged = stored;
+  JsonScope merged_scope(merged);
   for (const auto& [key, value] : changes.items()) {
     if (value.is_null()) {
       merged.erase(key);
@@ -98,7 +133,9 @@ void MigrateApplyFunc(sqlite3_context* ctx, int argc, sqlite3_value** argv) noex
     if (!desired.ok()) return ResultError(ctx, desired.status());
     Result<Options> options = ApplyOptionsFromCall(db, argc > 1 ? argv[1] : nullptr);
     if (!options.ok()) return ResultError(ctx, options.status());
-    Result<ApplyReport> report = Apply(db, *desired, ToApplyOptions(*options));
+    ApplyOptions apply_options = ToApplyOptions(*options);
+    AttachProgressFile(options->progress_file, &apply_options);
+    Result<ApplyReport> report = Apply(db, *desired, apply_options);
     if (!report.ok()) return ResultError(ctx, WithFunctionName(kApply, report.status()));
     ResultText(ctx, report->ToJson());
   });

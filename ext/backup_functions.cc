@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/backup.h"
+#include "core/json_scope.h"
 #include "core/history.h"
 #include "core/rollback.h"
 #include "ext/guard.h"
@@ -25,7 +26,16 @@
 namespace automigrate::ext {
 namespace {
 
-// A file path argument: text, not empty, no NUL byte.
+// Valid UTF-8: nlohmann's serializer drops invalid bytes with `ignore` and
+// substitutes U+FFFD with `replace`, so the two agree exactly on valid text.
+bool IsValidUtf8(std::string_view text) {
+  const nlohmann::json j = std::string(text);
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::ignore) ==
+         j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// A file path argument: text, not empty, no NUL byte, valid UTF-8 (results
+// and sidecars are JSON, which cannot carry other bytes).
 Result<std::string> PathArg(std::string_view function, sqlite3_value* v) {
   if (sqlite3_value_type(v) == SQLITE_NULL)
     return Status::InvalidArgument(fmt::format("{}: path is NULL", function));
@@ -34,6 +44,8 @@ Result<std::string> PathArg(std::string_view function, sqlite3_value* v) {
   if (text->empty()) return Status::InvalidArgument(fmt::format("{}: path is empty", function));
   if (text->find('\0') != std::string_view::npos)
     return Status::InvalidArgument(fmt::format("{}: path contains a NUL byte", function));
+  if (!IsValidUtf8(*text))
+    return Status::InvalidArgument(fmt::format("{}: path is not valid UTF-8", function));
   return std::string(*text);
 }
 
@@ -91,7 +103,9 @@ void BackupCreateFunc(sqlite3_context* ctx, int argc, sqlite3_value** argv) noex
     Result<int64_t> id = RecordBackup(db, request.schema, rec);
     Status recorded = id.status();
     if (id.ok()) rec.id = *id;
-    nlohmann::ordered_json j = nlohmann::ordered_json::parse(rec.ToJson());
+    nlohmann::ordered_json j = nlohmann::ordered_json::object();
+    JsonScope scope(j);  // no allocation in its destructor
+    rec.Fill(j);
     if (!recorded.ok()) {
       j["id"] = nullptr;
       j["note"] = "not recorded in _automigrate_backups: " + recorded.message();

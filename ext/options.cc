@@ -14,7 +14,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/history.h"
+#include "core/json_scope.h"
 #include "core/quote.h"
+#include "core/schema.h"
 #include "core/sqlite_handle.h"
 
 namespace automigrate::ext {
@@ -32,6 +34,15 @@ struct ParseContext {
   sqlite3* db;
   std::string_view function;
 };
+
+// nlohmann's parser stops at a NUL byte and accepts what came before it:
+// '{"dry_run": false}\0{"dry_run": true}' must not pass as the first half.
+Status NoNulByte(std::string_view function, std::string_view text) {
+  if (size_t nul = text.find('\0'); nul != std::string_view::npos)
+    return Status::InvalidArgument(
+        fmt::format("{}: options contain a NUL byte at offset {}", function, nul));
+  return Status::Ok();
+}
 
 Status OptionError(const ParseContext& c, std::string_view detail) {
   return Status::InvalidArgument(fmt::format("{}: options: {}", c.function, detail));
@@ -76,6 +87,9 @@ Status SetBackupDir(const ParseContext& c, const json& v, Options* o) {
   const std::string* s = v.get_ptr<const std::string*>();
   if (!s) return TypeError(c, "backup_dir", "a string or null");
   if (s->empty()) return TypeError(c, "backup_dir", "a directory path, not empty");
+  // The file system stops at a NUL: "/a\u0000b" would be the directory /a.
+  if (s->find('\0') != std::string::npos)
+    return OptionError(c, "\"backup_dir\" must not contain a NUL byte");
   o->backup_dir = *s;
   return Status::Ok();
 }
@@ -123,6 +137,9 @@ Status SetRename(const ParseContext& c, const json& v, Options* o) {
       return OptionError(
           c, fmt::format("\"rename\": the new name for {} must be a string", Quoted(from)));
     if (from.empty() || name->empty()) return OptionError(c, "\"rename\": names must not be empty");
+    // No SQL name holds a NUL, and error messages would be cut at it.
+    if (from.find('\0') != std::string::npos || name->find('\0') != std::string::npos)
+      return OptionError(c, "\"rename\": names must not contain a NUL byte");
     renames.emplace(from, *name);
   }
   o->plan.renames = std::move(renames);
@@ -141,11 +158,21 @@ Status SetColumnOrder(const ParseContext& c, const json& v, Options* o) {
   return Status::Ok();
 }
 
+// "temp" is in pragma_database_list only once the connection has opened its
+// temporary database, so without this it would be "not attached" or usable
+// depending on what the connection did before. It is refused either way:
+// its objects vanish with the connection, so migrating it means nothing.
+bool IsTempSchema(std::string_view name) { return EqualsNoCase(name, "temp"); }
+constexpr std::string_view kTempSchemaRefused =
+    "schema \"temp\" is the connection's temporary database; only \"main\" and attached "
+    "databases can be migrated";
+
 // Stores the name as the connection spells it: SQLite matches schema names
 // without regard to case, and core compares them as plain strings.
 Status SetSchema(const ParseContext& c, const json& v, Options* o) {
   const std::string* s = v.get_ptr<const std::string*>();
   if (!s) return TypeError(c, "schema", "a string");
+  if (IsTempSchema(*s)) return OptionError(c, kTempSchemaRefused);
   Result<std::optional<std::string>> name = AttachedSchemaName(c.db, *s);
   if (!name.ok()) return WithFunctionName(c.function, name.status());
   if (!*name) return OptionError(c, fmt::format("schema {} is not attached", Quoted(*s)));
@@ -188,6 +215,19 @@ Status SetRecentBatches(const ParseContext& c, const json& v, Options* o) {
   return Status::Ok();
 }
 
+// Not checked for existence: migrate_apply creates it, and a file that cannot
+// be written only loses the progress lines, never the migration.
+Status SetProgressFile(const ParseContext& c, const json& v, Options* o) {
+  if (v.is_null()) {
+    o->progress_file.reset();
+    return Status::Ok();
+  }
+  const std::string* s = v.get_ptr<const std::string*>();
+  if (!s || s->empty()) return TypeError(c, "progress_file", "a file path or null");
+  o->progress_file = *s;
+  return Status::Ok();
+}
+
 using Setter = Status (*)(const ParseContext&, const json&, Options*);
 
 struct OptionSpec {
@@ -212,6 +252,7 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"max_age_days", kOptMaxAgeDays, SetMaxAgeDays},
     {"full_integrity", kOptFullIntegrity, SetFullIntegrity},
     {"recent_batches", kOptRecentBatches, SetRecentBatches},
+    {"progress_file", kOptProgressFile, SetProgressFile},
 };
 
 const OptionSpec* FindSpec(std::string_view name) {
@@ -244,7 +285,9 @@ std::string_view BackupModeName(BackupMode mode) {
 Result<Options> ParseOptionsJson(sqlite3* db, std::string_view function, std::string_view text,
                                  const Options& base, uint32_t accepted) {
   const ParseContext c{db, function};
+  AM_RETURN_IF_ERROR(NoNulByte(function, text));
   json j = json::parse(text.begin(), text.end(), /*cb=*/nullptr, /*allow_exceptions=*/false);
+  JsonScope scope(j);  // see core/json_scope.h
   if (j.is_discarded()) return OptionError(c, "invalid JSON");
   if (!j.is_object())
     return Status::InvalidArgument(fmt::format("{}: options must be a JSON object", function));
@@ -345,6 +388,8 @@ Result<std::string> SchemaArg(sqlite3* db, std::string_view function, sqlite3_va
   if (!p) return Status(SQLITE_NOMEM, fmt::format("{}: out of memory", function));
   const std::string_view text(reinterpret_cast<const char*>(p),
                               static_cast<size_t>(sqlite3_value_bytes(arg)));
+  if (IsTempSchema(text))
+    return Status::InvalidArgument(fmt::format("{}: {}", function, kTempSchemaRefused));
   Result<std::optional<std::string>> name = AttachedSchemaName(db, text);
   if (!name.ok()) return WithFunctionName(function, name.status());
   if (!*name)
@@ -360,6 +405,7 @@ Result<Options> ParseStoredDefaults(sqlite3* db, std::string_view function, std:
   const std::string where =
       fmt::format("{}: stored defaults in {}._automigrate_config", function, QuoteIdent(schema));
   json j = json::parse(stored.begin(), stored.end(), /*cb=*/nullptr, /*allow_exceptions=*/false);
+  JsonScope scope(j);  // see core/json_scope.h
   if (!j.is_object()) return Status::Error(where + ": not a JSON object");
   for (const auto& [key, value] : j.items()) {
     const OptionSpec* spec = FindSpec(key);
@@ -396,7 +442,9 @@ Result<ConfigureRequest> ParseConfigureArg(sqlite3* db, std::string_view functio
   if (!p) return Status(SQLITE_NOMEM, fmt::format("{}: out of memory", function));
   const std::string_view text(reinterpret_cast<const char*>(p),
                               static_cast<size_t>(sqlite3_value_bytes(arg)));
+  AM_RETURN_IF_ERROR(NoNulByte(function, text));
   json j = json::parse(text.begin(), text.end(), /*cb=*/nullptr, /*allow_exceptions=*/false);
+  JsonScope scope(j);  // see core/json_scope.h
   if (j.is_discarded()) return OptionError(c, "invalid JSON");
   if (!j.is_object())
     return Status::InvalidArgument(fmt::format("{}: options must be a JSON object", function));

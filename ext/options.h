@@ -33,6 +33,8 @@ struct Options {
   std::optional<std::string> backup_dir;  // nullopt: `<database file>.backups/`
   int64_t max_execution_time_ms = 15000;
   std::optional<std::string> expected_plan_hash;  // lower-case hex, 32 digits
+  // migrate_apply: a file that gets one line per finished step (progress).
+  std::optional<std::string> progress_file;
   // Keys of the backup and rollback functions only (not in OptionsToJson).
   bool force = false;                   // migrate_rollback
   std::string method = "auto";          // migrate_rollback: auto | sql | backup
@@ -57,10 +59,11 @@ enum OptionKey : uint32_t {
   kOptMaxAgeDays = 1u << 11,
   kOptFullIntegrity = 1u << 12,
   kOptRecentBatches = 1u << 13,
+  kOptProgressFile = 1u << 14,
 };
 // The planner functions and migrate_apply take every key: the same options
 // object can be reviewed with migrate_plan/migrate_status and then applied.
-inline constexpr uint32_t kAllOptionKeys = (1u << 9) - 1;
+inline constexpr uint32_t kAllOptionKeys = ((1u << 9) - 1) | kOptProgressFile;
 // What migrate_configure may store as per-database defaults (DESIGN.md).
 inline constexpr uint32_t kStorableOptionKeys =
     kOptBackup | kOptBackupDir | kOptMaxExecutionTimeMs | kOptColumnOrder | kOptAllowDestructive;

@@ -29,6 +29,15 @@ PACKAGES=(
   time                # /usr/bin/time -v: peak RSS in scripts/bench.sh apply
 )
 BINDINGS_PACKAGES=(
+  python3-venv        # bindings/python: the venv its test installs the wheel into
+  python3-pip         # bindings/python: builds (pip wheel) and installs the wheel offline
+  python3-setuptools  # bindings/python: wheel build backend
+  python3-wheel       # bindings/python: bdist_wheel (platform tag)
+  python3-pytest      # bindings/python: its tests
+  golang-go           # bindings/go: go test (GOPATH mode, offline)
+  golang-github-mattn-go-sqlite3-dev  # bindings/go: the database/sql driver, linked to libsqlite3
+  nodejs              # bindings/node: node --test; npm comes with the machine's NodeSource build (v20)
+  python3             # bindings/node: node-gyp (builds better-sqlite3 from source)
 )
 FUZZ_PACKAGES=(
   clang               # libFuzzer targets (-fsanitize=fuzzer)

@@ -15,7 +15,9 @@ CREATE TABLE IF NOT EXISTS $S._automigrate_batches(
   desired_hash TEXT,           -- XXH3-128 of the desired DDL text (prefixed with the
                                -- column_order/rename options when they are not the defaults)
   schema_hash_before TEXT NOT NULL,
-  schema_hash_after TEXT NOT NULL
+  schema_hash_after TEXT NOT NULL,
+  schema_version_after INTEGER -- PRAGMA schema_version when the batch was recorded: the
+                               -- start-up check compares it before hashing the schema
 );
 CREATE TABLE IF NOT EXISTS $S._automigrate_history(
   id INTEGER PRIMARY KEY,
