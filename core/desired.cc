@@ -254,15 +254,26 @@ class BulkLoader {
 // Moves the rows the DDL wrote in the scratch connection to rows_.
 bool BulkLoader::Flush() {
   if (!scratch_) return true;
+  // WITHOUT ROWID tables, from one PRAGMA table_list (per row it would cost
+  // a full listing each).
+  std::set<std::string> without_rowid;
+  {
+    Stmt wr;
+    if (!wr.Prepare(scratch_.get(),
+                    "SELECT name FROM pragma_table_list WHERE schema = 'main' AND wr")
+             .ok())
+      return false;
+    while (wr.Step()) without_rowid.insert(wr.Text(0));
+    if (!wr.status().ok()) return false;
+  }
   Stmt q;
   if (!q.Prepare(scratch_.get(),
-                 "SELECT s.type, s.name, s.tbl_name, s.rootpage, s.sql, s.type = 'table' AND "
-                 "(SELECT wr FROM pragma_table_list(s.name) WHERE schema = 'main') "
-                 "FROM sqlite_schema AS s ORDER BY s.rowid")
+                 "SELECT type, name, tbl_name, rootpage, sql FROM sqlite_schema ORDER BY rowid")
            .ok())
     return false;
   while (q.Step()) {
-    SchemaRow row{q.Text(0), q.Text(1), q.Text(2), q.Int(3) != 0, q.OptText(4), q.Int(5) != 0};
+    SchemaRow row{q.Text(0), q.Text(1), q.Text(2), q.Int(3) != 0, q.OptText(4)};
+    row.without_rowid = row.type == "table" && without_rowid.count(row.name) > 0;
     const std::string key = ddl::Lower(row.name);
     const bool trigger = row.type == "trigger";
     // A recreated object, or the autoindex of a recreated table.
