@@ -213,13 +213,6 @@ std::optional<CreateHead> ParseCreateHead(const std::vector<ddl::Token>& toks) {
   return head;
 }
 
-struct SchemaRow {
-  std::string type, name, tbl_name;
-  bool has_root = false;
-  std::optional<std::string> sql;
-  bool without_rowid = false;  // a table whose b-tree is an index b-tree
-};
-
 // An object the bulk load has met, to recreate in a later scratch connection.
 struct Collected {
   std::string create_sql;  // SQLite's stored text; known once its scratch is flushed
@@ -374,7 +367,11 @@ bool BulkLoader::Run(const std::string& text) {
   return true;
 }
 
-std::optional<DbPtr> BulkLoader::Finish() {
+std::optional<DbPtr> BulkLoader::Finish() { return SchemaDbFromRows(rows_); }
+
+}  // namespace
+
+std::optional<DbPtr> SchemaDbFromRows(const std::vector<SchemaRow>& rows) {
   Result<DbPtr> opened = OpenPrivateDb();
   if (!opened.ok()) return std::nullopt;
   DbPtr db = std::move(*opened);
@@ -386,7 +383,7 @@ std::optional<DbPtr> BulkLoader::Finish() {
   // updating sqlite_sequence, say) finds valid empty b-trees.
   std::map<std::string, int64_t> indexes_per_table;
   int64_t most_indexes = 0;
-  for (const SchemaRow& r : rows_)
+  for (const SchemaRow& r : rows)
     if (r.type == "index")
       most_indexes = std::max(most_indexes, ++indexes_per_table[ddl::Lower(r.tbl_name)]);
   std::string pages_sql = "CREATE TABLE r(x); CREATE TABLE w(x PRIMARY KEY) WITHOUT ROWID;";
@@ -406,7 +403,7 @@ std::optional<DbPtr> BulkLoader::Finish() {
   if (!ins.Prepare(db.get(), "INSERT INTO sqlite_schema VALUES (?1, ?2, ?3, ?4, ?5)").ok())
     return std::nullopt;
   indexes_per_table.clear();
-  for (const SchemaRow& r : rows_) {
+  for (const SchemaRow& r : rows) {
     int64_t root = 0;
     if (r.has_root && r.type == "index") {
       root = page[fmt::format("i{}", indexes_per_table[ddl::Lower(r.tbl_name)]++)];
@@ -429,9 +426,11 @@ std::optional<DbPtr> BulkLoader::Finish() {
            .ok())
     return std::nullopt;
   Result<int64_t> count = QueryInt(db.get(), "SELECT count(*) FROM sqlite_schema", -1);
-  if (!count.ok() || *count != static_cast<int64_t>(rows_.size())) return std::nullopt;
+  if (!count.ok() || *count != static_cast<int64_t>(rows.size())) return std::nullopt;
   return db;
 }
+
+namespace {
 
 std::optional<DbPtr> BulkLoader::Load(std::string_view ddl_text) {
   if (!Run(std::string(ddl_text))) return std::nullopt;

@@ -8,7 +8,9 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/sqlite_handle.h"
 #include "core/status.h"
@@ -25,5 +27,20 @@ Result<DbPtr> LoadDesiredSchema(std::string_view ddl);
 // it does not read).
 std::optional<DbPtr> LoadDesiredSchemaInBulk(std::string_view ddl);
 Result<DbPtr> LoadDesiredSchemaOneByOne(std::string_view ddl);
+
+// One row of sqlite_schema, as the bulk load collects it.
+struct SchemaRow {
+  std::string type, name, tbl_name;
+  bool has_root = false;
+  std::optional<std::string> sql;
+  bool without_rowid = false;  // a table whose b-tree is an index b-tree
+};
+
+// A new private connection whose schema is `rows` (in that order), written
+// through writable_schema and parsed once; tables and indexes point at
+// shared empty b-trees (the schema holds no rows). nullopt if SQLite does not
+// take the rows back exactly (the caller then does it another way). Used by
+// the bulk load and by the reference check (core/desired_refs.h).
+std::optional<DbPtr> SchemaDbFromRows(const std::vector<SchemaRow>& rows);
 
 }  // namespace automigrate

@@ -68,10 +68,15 @@ Result<int64_t> SchemaVersion(sqlite3* db, std::string_view schema) {
 }
 
 Result<std::optional<LastApplied>> ReadLastApplied(sqlite3* db, std::string_view schema) {
+  // A database never migrated has no history: ask the schema's hash table
+  // (no sqlite_schema scan, and no failing prepare, which costs a parse of
+  // the statement plus SQLite's check that its schema is still current). With
+  // older tables, the prepare below fails, and that too is answered "none".
+  const std::string schema_z(schema);
+  if (sqlite3_table_column_metadata(db, schema_z.c_str(), "_automigrate_batches", nullptr,
+                                    nullptr, nullptr, nullptr, nullptr, nullptr) != SQLITE_OK)
+    return std::optional<LastApplied>();
   Stmt q;
-  // No sqlite_schema lookup first (a scan at 1000 tables): a database
-  // without the tables (or with older ones) fails to prepare, and that is
-  // answered "none".
   if (!q.Prepare(db, fmt::format("SELECT status, desired_hash, schema_hash_after, "
                                  "schema_version_after FROM {} WHERE version IS NOT NULL "
                                  "ORDER BY batch DESC LIMIT 1",

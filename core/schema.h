@@ -140,7 +140,15 @@ struct Schema {
 bool IsInternalName(std::string_view name);
 bool EqualsNoCase(std::string_view a, std::string_view b);
 
+// How ReadSchema runs the per-object pragmas (table_xinfo, index_list,
+// index_xinfo). kBatched: two queries that join them to PRAGMA table_list,
+// for every table and index at once. kPerObject: one query per table and per
+// index; slower on large schemas, kept as the reference the batched reads are
+// tested against (tests/schema_batch_test.cc). Both give the same Schema.
+enum class PragmaReads { kBatched, kPerObject };
+
 // Reads every table, index, view and trigger of `schema_name` on `db`.
-Result<Schema> ReadSchema(sqlite3* db, std::string_view schema_name = "main");
+Result<Schema> ReadSchema(sqlite3* db, std::string_view schema_name = "main",
+                          PragmaReads reads = PragmaReads::kBatched);
 
 }  // namespace automigrate
