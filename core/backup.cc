@@ -12,11 +12,14 @@
 #include <chrono>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <cstring>
+#include <filesystem>
 #include <set>
 
 #include "core/ddl.h"
 #include "core/files.h"
 #include "core/history.h"
+#include "core/integrity.h"
 #include "core/quote.h"
 #include "core/sqlite_handle.h"
 #include "core/txn.h"
@@ -46,6 +49,115 @@ std::string CompactTime(std::string_view iso) {
   for (char c : iso)
     if (c != '-' && c != ':') out += c;
   return out;
+}
+
+// ------------------------------------------------------------------ orphans
+//
+// A process killed in the middle of backup_restore leaves its scratch copy
+// beside the database; killed in backup_create or migrate_apply, it leaves a
+// backup file without a sidecar (partial), or a complete one that was never
+// recorded (the transaction that records it did not commit).
+
+constexpr const char* kScratchInfix = ".automigrate-restore-";
+// SQLite's files beside a scratch copy (it may be a WAL database).
+constexpr const char* kScratchSuffixes[] = {"-journal", "-wal", "-shm"};
+
+// `<database>.automigrate-restore-<host>-<pid>`: the host and pid tell the
+// next call whether its writer is still running.
+std::string ScratchName(const std::string& live) {
+  return fmt::format("{}{}{}-{}", live, kScratchInfix, HostName(), ::getpid());
+}
+
+// The scratch files of `live` whose writer is gone: a pid that no longer
+// exists on this host. A scratch file of another host, or of a live pid, is
+// left alone. Names from before the host was added (`...-<pid>`) are taken
+// as this host's.
+std::vector<std::string> DeadScratch(const std::string& live) {
+  std::vector<std::string> out;
+  const std::string dir = DirName(live);
+  const std::string prefix = BaseName(live) + kScratchInfix;
+  const std::string host = HostName();
+  Result<std::vector<DirEntry>> entries = ListDirectory(dir);
+  if (!entries.ok()) return out;
+  for (const DirEntry& entry : *entries) {
+    const std::string& name = entry.name;
+    if (!name.starts_with(prefix)) continue;
+    std::string rest = name.substr(prefix.size());
+    for (const char* suffix : kScratchSuffixes)
+      if (rest.ends_with(suffix)) rest.resize(rest.size() - std::strlen(suffix));
+    const size_t dash = rest.rfind('-');
+    const std::string pid_text = dash == std::string::npos ? rest : rest.substr(dash + 1);
+    const std::string file_host = dash == std::string::npos ? host : rest.substr(0, dash);
+    if (pid_text.empty() || pid_text.size() > 10 ||
+        pid_text.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    if (file_host != host || ProcessAlive(std::stoll(pid_text))) continue;
+    out.push_back(AbsolutePath(dir + "/" + name));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Best effort: a file that cannot be removed now is found again next time.
+void RemoveDeadScratch(const std::string& live) {
+  for (const std::string& p : DeadScratch(live)) (void)RemoveFile(p);
+}
+
+// `<stem>-YYYYMMDDTHHMMSS.mmmZ[-batch<N>][-<k>].db`, as NewBackupName makes.
+bool IsBackupName(std::string_view name, std::string_view stem) {
+  if (!name.starts_with(stem) || name.size() < stem.size() + 1 || name[stem.size()] != '-')
+    return false;
+  std::string_view rest = name.substr(stem.size() + 1);
+  auto digits = [&](size_t n) {
+    if (rest.size() < n) return false;
+    for (size_t i = 0; i < n; ++i)
+      if (rest[i] < '0' || rest[i] > '9') return false;
+    rest.remove_prefix(n);
+    return true;
+  };
+  auto lit = [&](std::string_view t) {
+    if (!rest.starts_with(t)) return false;
+    rest.remove_prefix(t.size());
+    return true;
+  };
+  auto number = [&] {
+    size_t n = 0;
+    while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') ++n;
+    return n > 0 && digits(n);
+  };
+  if (!(digits(8) && lit("T") && digits(6) && lit(".") && digits(3) && lit("Z"))) return false;
+  if (lit("-batch") && !number()) return false;
+  if (rest.starts_with("-")) {
+    rest.remove_prefix(1);
+    if (!number()) return false;
+  }
+  return rest == ".db";
+}
+
+// Backup files in `dir` named for `source` whose writer is gone: without a
+// sidecar and without the writer's lock (partial).
+std::vector<std::string> PartialBackups(const std::string& dir, const std::string& source) {
+  std::vector<std::string> out;
+  const std::string stem = source.empty() ? std::string("memory") : BaseName(source);
+  Result<std::vector<DirEntry>> entries = ListDirectory(dir);
+  if (!entries.ok()) return out;
+  for (const DirEntry& entry : *entries) {
+    const std::string& name = entry.name;
+    if (!IsBackupName(name, stem) || !entry.regular) continue;
+    const std::string path = AbsolutePath(dir + "/" + name);
+    if (PathExists(path + ".json")) continue;
+    Result<bool> busy = BeingWritten(path);
+    if (busy.ok() && !*busy) out.push_back(path);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Best effort, like RemoveDeadScratch; `except` is the backup being written.
+void RemovePartialBackups(const std::string& dir, const std::string& source,
+                          const std::string& except) {
+  for (const std::string& p : PartialBackups(dir, source))
+    if (p != except) (void)RemoveUnlessBeingWritten(p);
 }
 
 // Removes what a failed backup left: the file and its sidecar.
@@ -148,6 +260,20 @@ std::string NewBackupName(const std::string& dir, const std::string& source,
   return path;
 }
 
+// An error reading the backup (SQLITE_IOERR_*, an errno from read(2) or
+// open(2), out of memory) as opposed to what was read being wrong: the
+// backup may be fine, so it is never reported as failing verification.
+bool IsReadError(const Status& s) {
+  const int c = s.code() & 0xff;
+  return c == SQLITE_IOERR || c == SQLITE_NOMEM || c == SQLITE_CANTOPEN;
+}
+
+std::string ReadErrorText(const std::string& path, const Status& s) {
+  return fmt::format("could not read {}: {} (a read error, not a verification failure: the "
+                     "backup may be fine; try again)",
+                     path, s.message());
+}
+
 Result<BackupRecord> ParseSidecar(const std::string& path) {
   const std::string sidecar = path + ".json";
   if (!PathExists(sidecar))
@@ -163,7 +289,10 @@ Result<BackupRecord> ParseSidecar(const std::string& path) {
     return Status(SQLITE_CORRUPT, fmt::format("sidecar {} is not valid: {}", sidecar, what));
   };
   if (j.is_discarded() || !j.is_object()) return bad("not a JSON object");
-  if (!j.contains("format") || j["format"] != kSidecarFormat)
+  // Compared as a std::string: json == "text" builds a json inside a
+  // noexcept operator (out of memory there ends the process).
+  if (!j.contains("format") || !j["format"].is_string() ||
+      j["format"].get_ref<const std::string&>() != kSidecarFormat)
     return bad(fmt::format("\"format\" is not \"{}\"", kSidecarFormat));
   if (!j.contains("checksum") || !j["checksum"].is_string() ||
       !IsChecksumText(j["checksum"].get<std::string>()))
@@ -447,6 +576,8 @@ std::string IsoDaysAgo(double days) {
 }
 
 Result<int64_t> InsertBackup(sqlite3* db, std::string_view schema, const BackupRecord& r);
+Result<int64_t> CleanupRecorded(sqlite3* db, std::string_view schema, int64_t keep_last,
+                                std::optional<double> max_age_days);
 
 }  // namespace
 
@@ -508,6 +639,7 @@ std::string Discarded::ToText() const {
         fmt::format("{} row{} removed", rows_removed, rows_removed == 1 ? "" : "s"));
   std::string out = table + ": ";
   for (size_t i = 0; i < parts.size(); ++i) out += (i ? ", " : "") + parts[i];
+  if (!note.empty()) out += " (" + note + ")";
   return out;
 }
 
@@ -563,6 +695,11 @@ Result<BackupRecord> TakeBackup(sqlite3* db, const BackupRequest& r) {
   Result<FileDescriptor> out = OpenFile(rec.path, O_WRONLY | O_CREAT | O_EXCL, mode);
   if (!out.ok()) return out.status();
   partial.Add(rec.path);
+  // Held on `out` until the sidecar is written: a file without a sidecar
+  // and without this lock is what a killed writer left (RemoveOrphans).
+  AM_RETURN_IF_ERROR(MarkWriting(*out, rec.path));
+  if (!memory) RemoveDeadScratch(rec.source);
+  RemovePartialBackups(dir, rec.source, rec.path);
   const int busy_ms = BusyTimeoutMs(db);
 
   DbPtr src;
@@ -619,7 +756,8 @@ Result<BackupRecord> TakeBackup(sqlite3* db, const BackupRequest& r) {
     }
   }
   if (!direct) {
-    AM_RETURN_IF_ERROR(out->Close());
+    // `out` stays open (its lock marks the file as being written); SQLite
+    // writes the copy through a descriptor of its own.
     AM_ASSIGN_OR_RETURN(DbPtr dst, OpenDb(rec.path, SQLITE_OPEN_READWRITE));
     // A crash mid-copy leaves a file without a sidecar, which never verifies:
     // no journal needed; the file is synced below.
@@ -634,8 +772,6 @@ Result<BackupRecord> TakeBackup(sqlite3* db, const BackupRequest& r) {
     if (::fsync(f.get()) != 0) return Status(SQLITE_IOERR_FSYNC, "cannot sync " + rec.path);
     AM_ASSIGN_OR_RETURN(rec.checksum, FileChecksum(rec.path, &rec.bytes));
     rec.method = "backup_api";
-  } else {
-    AM_RETURN_IF_ERROR(out->Close());
   }
   if (src_locked) (void)Exec(src.get(), "ROLLBACK");
   src.reset();
@@ -643,6 +779,7 @@ Result<BackupRecord> TakeBackup(sqlite3* db, const BackupRequest& r) {
   // The sidecar last: its presence says the copy is complete.
   partial.Add(rec.path + ".json");
   AM_RETURN_IF_ERROR(WriteNewFile(rec.path + ".json", rec.SidecarJson(), mode));
+  AM_RETURN_IF_ERROR(out->Close());  // releases the writer's lock
   AM_RETURN_IF_ERROR(SyncDirectory(dir));
   rec.exists = true;
   partial.Keep();
@@ -708,12 +845,19 @@ Result<std::optional<BackupRecord>> FindBackupByPath(sqlite3* db, std::string_vi
 VerifyReport VerifyBackup(const std::string& path_in, const std::optional<BackupRecord>& recorded) {
   VerifyReport v;
   v.path = AbsolutePath(path_in);
+  auto read_failed = [&](const Status& s) {
+    v.read_error = true;
+    v.read_error_code = s.code();
+    v.reason = ReadErrorText(v.path, s);
+    return v;
+  };
   if (!PathExists(v.path)) {
     v.reason = fmt::format("backup file {} does not exist", v.path);
     return v;
   }
   Result<BackupRecord> sidecar = ParseSidecar(v.path);
   if (!sidecar.ok()) {
+    if (IsReadError(sidecar.status())) return read_failed(sidecar.status());
     v.reason = sidecar.status().message();
     return v;
   }
@@ -729,10 +873,7 @@ VerifyReport VerifyBackup(const std::string& path_in, const std::optional<Backup
   }
   int64_t bytes = 0;
   Result<std::string> actual = FileChecksum(v.path, &bytes);
-  if (!actual.ok()) {
-    v.reason = actual.status().message();
-    return v;
-  }
+  if (!actual.ok()) return read_failed(actual.status());
   if (bytes != sidecar->bytes) {
     v.reason = fmt::format("the file has {} bytes, the sidecar says {}", bytes, sidecar->bytes);
     return v;
@@ -746,12 +887,13 @@ VerifyReport VerifyBackup(const std::string& path_in, const std::optional<Backup
   // immutable: no lock, no -wal/-shm created beside the backup.
   Result<DbPtr> copy =
       OpenDb(FileUri(v.path, "immutable=1"), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
-  Result<std::string> check =
-      copy.ok() ? QueryText(copy->get(), "PRAGMA integrity_check") : Result<std::string>(copy.status());
-  v.integrity_ok = check.ok() && *check == "ok";
+  Result<IntegrityReport> check = copy.ok() ? RunIntegrityCheck(copy->get(), "main", false, 1)
+                                            : Result<IntegrityReport>(copy.status());
+  if (!check.ok() && IsReadError(check.status())) return read_failed(check.status());
+  v.integrity_ok = check.ok() && check->ok();
   if (!*v.integrity_ok) {
     v.reason = fmt::format("integrity_check failed: {}",
-                           check.ok() ? *check : check.status().message());
+                           check.ok() ? check->problems.front() : check.status().message());
     return v;
   }
   v.ok = true;
@@ -810,24 +952,44 @@ Result<RestoreReport> RestoreBackup(sqlite3* db, const std::string& path_in,
     return fail(SQLITE_CORRUPT, fmt::format("{} failed verification: {}; nothing was changed",
                                             report.path, reason));
   };
+  // A read error says nothing about the backup: it is not "failed
+  // verification", and the same call may well succeed again.
+  auto unreadable = [&](const Status& s) {
+    return fail(s.code(), ReadErrorText(report.path, s) + "; nothing was changed");
+  };
   if (!PathExists(report.path)) return refuse(fmt::format("backup file {} does not exist", report.path));
   Result<BackupRecord> sidecar = ParseSidecar(report.path);
+  if (!sidecar.ok() && IsReadError(sidecar.status())) return unreadable(sidecar.status());
   if (!sidecar.ok()) return refuse(sidecar.status().message());
   if (recorded && recorded->checksum != sidecar->checksum)
     return refuse("the sidecar's checksum differs from the one recorded in _automigrate_backups");
-  const std::string scratch = fmt::format("{}.automigrate-restore-{}", live, ::getpid());
+  RemoveDeadScratch(live);
+  const std::string scratch = ScratchName(live);
   PartialFiles cleanup;
   cleanup.Add(scratch);
-  cleanup.Add(scratch + "-journal");
+  for (const char* suffix : kScratchSuffixes) cleanup.Add(scratch + suffix);
+  auto scratch_failed = [&](const Status& s) {
+    return fail(s.code(), fmt::format("cannot write the scratch copy beside the database: {}; "
+                                      "nothing was changed",
+                                      s.message()));
+  };
   {
     Result<FileDescriptor> fd = OpenFile(scratch, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (!fd.ok()) return fd.status().WithPrefix(fn);
+    if (!fd.ok()) return scratch_failed(fd.status());
     Result<FileDescriptor> in = OpenFile(report.path, O_RDONLY);
-    if (!in.ok()) return in.status().WithPrefix(fn);
+    if (!in.ok()) return unreadable(in.status());
     Result<int64_t> size = FileSize(report.path);
-    if (!size.ok()) return size.status().WithPrefix(fn);
-    Result<CopyResult> copied = CopyAndHash(FileReader(*in, report.path), *size, *fd, scratch);
-    if (!copied.ok()) return copied.status().WithPrefix(fn);
+    if (!size.ok()) return unreadable(size.status());
+    // Which side failed: a read of the backup, or a write of the scratch copy.
+    Status read_status;
+    ReadAt reader = [&, inner = FileReader(*in, report.path)](char* buf, size_t n,
+                                                              int64_t offset) -> Status {
+      read_status = inner(buf, n, offset);
+      return read_status;
+    };
+    Result<CopyResult> copied = CopyAndHash(reader, *size, *fd, scratch);
+    if (!copied.ok())
+      return read_status.ok() ? scratch_failed(copied.status()) : unreadable(copied.status());
     if (copied->bytes != sidecar->bytes)
       return refuse(fmt::format("the file has {} bytes, the sidecar says {}", copied->bytes,
                                 sidecar->bytes));
@@ -838,10 +1000,12 @@ Result<RestoreReport> RestoreBackup(sqlite3* db, const std::string& path_in,
   Result<DbPtr> opened = OpenDb(scratch, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI);
   if (!opened.ok()) return opened.status().WithPrefix(fn);
   sqlite3* img = opened->get();
-  Result<std::string> integrity = QueryText(img, "PRAGMA integrity_check");
-  if (!integrity.ok() || *integrity != "ok")
-    return refuse(fmt::format("integrity_check failed: {}",
-                              integrity.ok() ? *integrity : integrity.status().message()));
+  Result<IntegrityReport> integrity = RunIntegrityCheck(img, "main", false, 1);
+  if (!integrity.ok() && IsReadError(integrity.status())) return unreadable(integrity.status());
+  if (!integrity.ok() || !integrity->ok())
+    return refuse(fmt::format("integrity_check failed: {}", integrity.ok()
+                                                                ? integrity->problems.front()
+                                                                : integrity.status().message()));
   // A backup of a WAL database says so in its header; the live database
   // keeps its own journal mode (the backup API sets WAL again if it has it).
   AM_RETURN_IF_ERROR(Exec(img, "PRAGMA journal_mode=DELETE; PRAGMA synchronous=OFF").WithPrefix(fn));
@@ -960,6 +1124,31 @@ Result<RestoreReport> RestoreBackup(sqlite3* db, const std::string& path_in,
                                          fn));
   }
   // Every page into the live database, committed as one transaction.
+  // An error can come after the commit point (an I/O error while the
+  // journal is cleaned up): what the database now holds decides what the
+  // error says, read back the way any other connection would read it (a
+  // hot journal is rolled back first).
+  auto failed_copy = [&](int code, std::string_view what) -> Status {
+    Result<int64_t> ours = QueryInt(
+        db, fmt::format("SELECT count(*) FROM {} WHERE batch = {} AND started_at = {} AND "
+                        "plan_hash = {}",
+                        T(rq.schema, "_automigrate_batches"), report.batch,
+                        QuoteLiteral(started_at),
+                        QuoteLiteral(TextHash("restore_backup " + sidecar->checksum))));
+    if (!ours.ok())
+      return fail(code, fmt::format("{}: {}; whether the restore was committed is not known (reading "
+                                    "it back failed: {}): SELECT * FROM migration_batches WHERE "
+                                    "batch = {} shows it",
+                                    what, sqlite3_errstr(code), ours.status().message(),
+                                    report.batch));
+    if (*ours > 0)
+      return fail(code, fmt::format("the restore was committed (batch {}: the database is the "
+                                    "backup's), but SQLite reported an error after the commit: "
+                                    "{}: {}",
+                                    report.batch, what, sqlite3_errstr(code)));
+    return fail(code, fmt::format("{}: {}; it was rolled back, nothing was changed", what,
+                                  sqlite3_errstr(code)));
+  };
   const auto give_up = Clock::now() + std::chrono::milliseconds(BusyTimeoutMs(db));
   for (;;) {
     rc = sqlite3_backup_step(b.get(), -1);
@@ -969,18 +1158,99 @@ Result<RestoreReport> RestoreBackup(sqlite3* db, const std::string& path_in,
       continue;
     }
     b.reset();
-    return fail(rc, fmt::format("copying the backup into the database failed: {}; nothing was "
-                                "changed",
-                                sqlite3_errstr(rc)));
+    return failed_copy(rc, "copying the backup into the database failed");
   }
   rc = sqlite3_backup_finish(b.release());
-  if (rc != SQLITE_OK) return Status::FromDb(db).WithPrefix(fn);
+  if (rc != SQLITE_OK) return failed_copy(rc, "finishing the copy failed");
   report.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   return report;
 }
 
+Result<std::vector<OrphanFile>> FindOrphans(sqlite3* db, std::string_view schema,
+                                            const std::vector<std::string>& dirs_in,
+                                            double min_age_seconds) {
+  std::vector<OrphanFile> out;
+  const std::string source = DbFile(db, schema);
+  auto add = [&](const std::string& path, const char* kind) {
+    OrphanFile f{path, kind, 0};
+    if (Result<int64_t> size = FileSize(path); size.ok()) f.bytes = *size;
+    out.push_back(std::move(f));
+  };
+  if (!source.empty())
+    for (const std::string& p : DeadScratch(source)) add(p, "restore_scratch");
+  AM_ASSIGN_OR_RETURN(std::vector<BackupRecord> records, ReadBackups(db, schema));
+  std::set<std::string> recorded, dirs;
+  for (const BackupRecord& r : records) {
+    recorded.insert(AbsolutePath(r.path));
+    dirs.insert(DirName(AbsolutePath(r.path)));
+  }
+  for (const std::string& d : dirs_in) dirs.insert(AbsolutePath(d));
+  const std::string stem = source.empty() ? std::string("memory") : BaseName(source);
+  for (const std::string& dir : dirs) {
+    Result<std::vector<DirEntry>> entries = ListDirectory(dir);
+    if (!entries.ok()) continue;  // missing or unreadable: nothing of ours there
+    std::vector<std::string> names;
+    for (const DirEntry& entry : *entries)
+      if (entry.regular && IsBackupName(entry.name, stem)) names.push_back(entry.name);
+    for (const std::string& name : names) {
+      const std::string path = AbsolutePath(dir + "/" + name);
+      if (recorded.count(path)) continue;
+      if (!PathExists(path + ".json")) {
+        Result<bool> busy = BeingWritten(path);
+        if (busy.ok() && !*busy) add(path, "partial_backup");
+        continue;
+      }
+      // Complete: this database's (its sidecar says so), and old enough
+      // that no migration still running can be about to record it.
+      if (source.empty()) continue;
+      Result<double> age = FileAgeSeconds(path);
+      if (!age.ok() || *age < min_age_seconds) continue;
+      Result<BackupRecord> sidecar = ParseSidecar(path);
+      if (sidecar.ok() && sidecar->source == source) add(path, "unrecorded_backup");
+    }
+  }
+  return out;
+}
+
 Result<int64_t> CleanupBackups(sqlite3* db, std::string_view schema, int64_t keep_last,
-                               std::optional<double> max_age_days) {
+                               std::optional<double> max_age_days,
+                               std::optional<std::string> backup_dir) {
+  AM_ASSIGN_OR_RETURN(int64_t removed, CleanupRecorded(db, schema, keep_last, max_age_days));
+  std::vector<std::string> dirs;
+  if (backup_dir) {
+    dirs.push_back(*backup_dir);
+  } else if (Result<std::string> d = DefaultBackupDir(db, schema); d.ok()) {
+    dirs.push_back(*d);
+  }
+  // Under the write lock no migrate_apply is between taking its backup and
+  // recording it. Without the lock (another writer, a read-only file, the
+  // caller's transaction) only files whose writer is known to be gone go.
+  Transaction lock(db, "automigrate_cleanup");
+  const bool locked = !lock.nested() && lock.Begin().ok();
+  const double min_age = std::max(kOrphanBackupAgeSeconds,
+                                  max_age_days ? *max_age_days * 86400 : 0.0);
+  AM_ASSIGN_OR_RETURN(std::vector<OrphanFile> orphans, FindOrphans(db, schema, dirs, min_age));
+  for (const OrphanFile& f : orphans) {
+    if (f.kind == "partial_backup") {
+      AM_ASSIGN_OR_RETURN(bool gone, RemoveUnlessBeingWritten(f.path));
+      removed += gone ? 1 : 0;
+      continue;
+    }
+    if (f.kind == "unrecorded_backup") {
+      if (!locked) continue;
+      AM_RETURN_IF_ERROR(RemoveFile(f.path));
+      AM_RETURN_IF_ERROR(RemoveFile(f.path + ".json"));
+    } else {
+      AM_RETURN_IF_ERROR(RemoveFile(f.path));
+    }
+    ++removed;
+  }
+  return removed;
+}
+
+namespace {
+Result<int64_t> CleanupRecorded(sqlite3* db, std::string_view schema, int64_t keep_last,
+                                std::optional<double> max_age_days) {
   AM_ASSIGN_OR_RETURN(std::vector<BackupRecord> all, ReadBackups(db, schema));
   std::reverse(all.begin(), all.end());  // newest first
   std::set<int64_t> keep;
@@ -1019,5 +1289,6 @@ Result<int64_t> CleanupBackups(sqlite3* db, std::string_view schema, int64_t kee
   if (!failure.ok()) return failure;
   return static_cast<int64_t>(removed.size());
 }
+}  // namespace
 
 }  // namespace automigrate

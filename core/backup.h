@@ -91,6 +91,11 @@ struct VerifyReport {
   bool checksum_ok = false;
   std::optional<bool> integrity_ok;  // nullopt: not run (the checksum failed)
   std::string reason;                // empty when ok
+  // The file could not be read (an I/O error, a file that is not a regular
+  // file, out of memory): nothing is known about the backup, which may be
+  // fine; `reason` says so. backup_verify makes it an SQL error.
+  bool read_error = false;
+  int read_error_code = SQLITE_OK;
   std::string path;
   int64_t bytes = 0;
   std::string checksum;  // the sidecar's
@@ -103,7 +108,8 @@ struct VerifyReport {
 // `recorded`, the database's record of it, when there is one), then runs
 // PRAGMA integrity_check on the copy, opened immutable (nothing is written
 // beside it). Never touches any database but the copy. A mismatch, a
-// missing file or sidecar is a report with ok = false, not an error.
+// missing file or sidecar is a report with ok = false, not an error; so is
+// a read error, with read_error set (it says nothing about the backup).
 VerifyReport VerifyBackup(const std::string& path, const std::optional<BackupRecord>& recorded);
 // Sets verified_at on the record of `path`, if the database has one.
 Status MarkVerified(sqlite3* db, std::string_view schema, std::string_view path,
@@ -115,6 +121,7 @@ struct Discarded {
   std::string table;
   int64_t rows_added_or_changed = 0;
   int64_t rows_removed = 0;
+  std::string note;  // why the count may include values nobody wrote, or ""
   std::string ToText() const;
 };
 
@@ -159,10 +166,37 @@ struct RestoreReport {
 Result<RestoreReport> RestoreBackup(sqlite3* db, const std::string& path,
                                     const RestoreRequest& request);
 
+// Files a killed call left behind (docs/BACKUPS.md, "Leftover files"):
+//   "restore_scratch"    `<database>.automigrate-restore-<host>-<pid>[-journal|-wal|-shm]`
+//                        whose pid no longer exists on this host;
+//   "partial_backup"     a file named like this database's backups, without a
+//                        sidecar, that no process is writing (no writer lock);
+//   "unrecorded_backup"  a complete backup (sidecar naming this database as
+//                        its source) that _automigrate_backups does not
+//                        record, last modified at least `min_age_seconds` ago.
+// Backup files are looked for in `dirs` and the directories of the recorded
+// backups. An unrecorded backup younger than that may be a migration's,
+// recorded when it commits.
+struct OrphanFile {
+  std::string path;
+  std::string kind;
+  int64_t bytes = 0;
+};
+inline constexpr double kOrphanBackupAgeSeconds = 3600;
+Result<std::vector<OrphanFile>> FindOrphans(sqlite3* db, std::string_view schema,
+                                            const std::vector<std::string>& dirs,
+                                            double min_age_seconds = kOrphanBackupAgeSeconds);
+
 // Removes backups (file, sidecar, record) beyond the newest `keep_last`,
 // only those older than `max_age_days` when given, never the backup of the
-// batch migrate_rollback would undo next. Returns how many were removed.
+// batch migrate_rollback would undo next. Then, holding the database's write
+// lock (so no migration can be about to record a backup), removes the
+// orphans FindOrphans lists for `backup_dir` (else `<database file>.backups`),
+// unrecorded backups only when older than both an hour and `max_age_days`.
+// Returns how many backups and orphaned files were removed (a backup's
+// sidecar is not counted apart from it).
 Result<int64_t> CleanupBackups(sqlite3* db, std::string_view schema, int64_t keep_last,
-                               std::optional<double> max_age_days);
+                               std::optional<double> max_age_days,
+                               std::optional<std::string> backup_dir = std::nullopt);
 
 }  // namespace automigrate

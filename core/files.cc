@@ -1,6 +1,9 @@
 #include "core/files.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 // libxxhash's run-time dispatch picks the widest SIMD the CPU has (AVX2,
@@ -11,7 +14,9 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <climits>
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -121,10 +126,11 @@ Status SyncDirectory(const std::string& dir) {
 
 std::string AbsolutePath(std::string_view path) {
   std::filesystem::path p{std::string(path)};
-  std::error_code ec;
   if (p.is_relative()) {
-    std::filesystem::path cwd = std::filesystem::current_path(ec);
-    if (!ec) p = cwd / p;
+    // getcwd into a buffer: current_path(error_code&) is noexcept and
+    // allocates, so running out of memory there would end the process.
+    char cwd[PATH_MAX];
+    if (::getcwd(cwd, sizeof cwd)) p = std::filesystem::path(cwd) / p;
   }
   return p.lexically_normal().string();
 }
@@ -242,6 +248,80 @@ Result<std::string> ReadSmallFile(const std::string& path, int64_t limit) {
 Status RemoveFile(const std::string& path) {
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno(errno, "cannot remove", path);
   return Status::Ok();
+}
+
+Result<std::vector<DirEntry>> ListDirectory(const std::string& dir) {
+  struct DirCloser {
+    void operator()(DIR* d) const noexcept { ::closedir(d); }
+  };
+  std::unique_ptr<DIR, DirCloser> d(::opendir(dir.c_str()));
+  if (!d) return Errno(errno, "cannot list", dir);
+  std::vector<DirEntry> out;
+  for (;;) {
+    errno = 0;
+    const struct dirent* e = ::readdir(d.get());
+    if (!e) {
+      if (errno != 0) return Errno(errno, "cannot list", dir);
+      break;
+    }
+    const std::string_view name(e->d_name);
+    if (name == "." || name == "..") continue;
+    DirEntry entry{std::string(name), false};
+    struct stat st;
+    const std::string path = dir + "/" + entry.name;
+    entry.regular = ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+    out.push_back(std::move(entry));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+  return out;
+}
+
+Result<double> FileAgeSeconds(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return Errno(errno, "cannot stat", path);
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const double now_s = std::chrono::duration<double>(now).count();
+  return now_s - (static_cast<double>(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec / 1e9);
+}
+
+std::string HostName() {
+  char name[256] = {0};
+  if (::gethostname(name, sizeof name - 1) != 0) return {};
+  return name;
+}
+
+bool ProcessAlive(int64_t pid) {
+  if (pid <= 0 || pid > INT32_MAX) return false;
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
+}
+
+Status MarkWriting(const FileDescriptor& fd, const std::string& path) {
+  while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EINTR) continue;
+    return Errno(errno, "cannot lock", path);
+  }
+  return Status::Ok();
+}
+
+Result<bool> BeingWritten(const std::string& path) {
+  AM_ASSIGN_OR_RETURN(FileDescriptor fd, OpenFile(path, O_RDONLY));
+  for (;;) {
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return false;  // released on close
+    if (errno == EWOULDBLOCK) return true;
+    if (errno != EINTR) return Errno(errno, "cannot lock", path);
+  }
+}
+
+Result<bool> RemoveUnlessBeingWritten(const std::string& path) {
+  AM_ASSIGN_OR_RETURN(FileDescriptor fd, OpenFile(path, O_RDONLY));
+  for (;;) {
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) break;
+    if (errno == EWOULDBLOCK) return false;
+    if (errno != EINTR) return Errno(errno, "cannot lock", path);
+  }
+  AM_RETURN_IF_ERROR(RemoveFile(path));
+  return true;
 }
 
 std::string FileUri(std::string_view path, std::string_view query) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 
@@ -82,6 +83,36 @@ Result<std::string> ReadSmallFile(const std::string& path, int64_t limit = 1 << 
 
 // Removes a file; a missing one is not an error.
 Status RemoveFile(const std::string& path);
+
+// The entries of `dir` (not "." and ".."), sorted by name; `regular` is
+// true for a regular file (after symbolic links). opendir(3)/readdir(3)
+// rather than std::filesystem::directory_iterator, whose noexcept
+// increment(error_code&) ends the process when it runs out of memory.
+struct DirEntry {
+  std::string name;
+  bool regular = false;
+};
+Result<std::vector<DirEntry>> ListDirectory(const std::string& dir);
+
+// Seconds since `path` was last modified (errors as FileSize).
+Result<double> FileAgeSeconds(const std::string& path);
+
+// This machine's host name ("" when it cannot be read).
+std::string HostName();
+// False only when no process `pid` exists on this host (kill(pid, 0) fails
+// with ESRCH); a process of another user counts as alive.
+bool ProcessAlive(int64_t pid);
+
+// The writer's mark on a file being written: an exclusive flock(2) held on
+// `fd` until it is closed or its process dies (BSD locks are separate from
+// the POSIX locks SQLite takes, so neither disturbs the other).
+Status MarkWriting(const FileDescriptor& fd, const std::string& path);
+// True while some process holds MarkWriting's lock on `path`.
+Result<bool> BeingWritten(const std::string& path);
+// Removes `path` unless some process holds MarkWriting's lock on it; true
+// when removed. The lock is held across the unlink, so a writer that opened
+// the file just before cannot take it afterwards (its MarkWriting fails).
+Result<bool> RemoveUnlessBeingWritten(const std::string& path);
 
 // "file:/abs/path%3Fx?immutable=1": an SQLite URI for `path` with `query`
 // (without '?'); every byte outside [A-Za-z0-9/._~-] is percent-encoded.

@@ -21,6 +21,7 @@
 #include "core/backup.h"
 #include "core/files.h"
 #include "core/history.h"
+#include "core/integrity.h"
 #include "core/quote.h"
 #include "core/sqlite_handle.h"
 
@@ -129,7 +130,11 @@ std::string PragmaText(std::string_view schema, std::string_view pragma) {
 
 // The options argument a user would pass for this schema: "" for main
 // without `extra` keys, else an SQL literal of the JSON object.
-std::string OptionsText(std::string_view schema, nlohmann::ordered_json extra = {}) {
+std::string OptionsText(std::string_view schema,
+                        std::optional<int64_t> max_execution_time_ms = std::nullopt) {
+  nlohmann::ordered_json extra = nlohmann::ordered_json::object();
+  JsonScope scope(extra);  // see core/json_scope.h
+  if (max_execution_time_ms) extra["max_execution_time_ms"] = *max_execution_time_ms;
   if (schema != "main") extra["schema"] = std::string(schema);
   if (extra.empty()) return {};
   return QuoteLiteral(extra.dump());
@@ -176,33 +181,20 @@ Result<Finding> CheckIntegrity(Context& c) {
   const std::string& schema = c.r.schema;
   const std::string_view pragma = c.r.full_integrity ? "integrity_check" : "quick_check";
   const std::string shown = PragmaText(schema, pragma);
-  std::vector<std::string> problems;
-  Stmt q;
-  Status s = q.Prepare(
-      c.db, fmt::format("PRAGMA {}.{}({})", QuoteIdent(schema), pragma, kIntegrityMessages));
-  if (s.ok()) {
-    // One row per problem, or (SQLite 3.40) one row with a line per problem.
-    while (q.Step()) {
-      std::string_view text = sqlite3_column_text(q.get(), 0)
-                                  ? reinterpret_cast<const char*>(sqlite3_column_text(q.get(), 0))
-                                  : "";
-      while (!text.empty()) {
-        const size_t nl = text.find('\n');
-        std::string_view line = text.substr(0, nl);
-        if (!line.empty() && !line.starts_with("*** in database ")) problems.emplace_back(line);
-        text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-      }
-    }
-    s = q.status();
-  }
-  if (!s.ok()) {
+  // SQLite 3.40's false positives about WITHOUT ROWID tables are checked
+  // against the data and dropped (core/integrity.h).
+  Result<IntegrityReport> report =
+      RunIntegrityCheck(c.db, schema, !c.r.full_integrity, kIntegrityMessages);
+  if (!report.ok()) {
+    const Status& s = report.status();
     if (!IsDamage(s)) return s;
     Finding f = Make("integrity", CheckStatus::kFail, kIntegrityPenalty,
                      fmt::format("{} could not read the database: {}", shown, s.message()));
     f.check.numbers.emplace_back("problems", 1);
     return f;
   }
-  if (problems.size() == 1 && problems.front() == "ok") {
+  const std::vector<std::string>& problems = report->problems;
+  if (problems.empty()) {
     Finding f = Make("integrity", CheckStatus::kOk, 0, shown + ": ok");
     f.check.numbers.emplace_back("problems", 0);
     return f;
@@ -377,7 +369,7 @@ Result<Finding> CheckInterrupted(Context& c) {
           "A migration ran out of time: run it when the database is quieter, or raise the limit "
           "with {}.",
           CallText("migrate_configure",
-                   {OptionsText(c.r.schema, {{"max_execution_time_ms", 60000}})})));
+                   {OptionsText(c.r.schema, 60000)})));
   }
   f.check.numbers = {{"latest_failed", latest_failed ? 1 : 0},
                      {"timed_out", static_cast<int64_t>(timed_out.size())}};
@@ -399,7 +391,7 @@ Result<Finding> CheckBackups(Context& c, const Result<std::vector<BackupRecord>>
   }
   const bool memory = IsMemoryDatabase(c.db, schema);
 
-  std::vector<std::string> missing, failed, not_taken;
+  std::vector<std::string> missing, failed, not_taken, unreadable;
   int64_t checked = 0, verified = 0;
   // Newest first: the backups most likely to be restored are verified fully.
   for (auto it = window.rbegin(); it != window.rend(); ++it) {
@@ -426,6 +418,11 @@ Result<Finding> CheckBackups(Context& c, const Result<std::vector<BackupRecord>>
     if (verified < kVerifiedBackups) {
       ++verified;
       VerifyReport v = VerifyBackup(rec.path, rec);
+      if (v.read_error) {
+        // Says nothing about the backup: reported, not penalised.
+        unreadable.push_back(fmt::format("batch {}: {}", b.batch, v.reason));
+        continue;
+      }
       if (v.ok) {
         if (!c.good_backup) {
           c.good_backup = rec.path;
@@ -462,6 +459,9 @@ Result<Finding> CheckBackups(Context& c, const Result<std::vector<BackupRecord>>
     parts.push_back(fmt::format("no backup of {} (only a backup can undo {})",
                                 Plural(static_cast<int64_t>(not_taken.size()), "batch", "batches"),
                                 JoinFirst(not_taken, 5, ", ")));
+  if (!unreadable.empty())
+    parts.push_back(fmt::format("could not be read now (try again): {}",
+                                JoinFirst(unreadable, 3, "; ")));
   std::string detail;
   if (parts.empty()) {
     detail = checked == 0 ? "no recent applied batch has or needs a backup"
@@ -536,27 +536,52 @@ Result<Finding> CheckBackupDiskUse(Context& c, const Result<std::vector<BackupRe
   } else if (Result<std::string> d = DefaultBackupDir(c.db, schema); d.ok()) {
     dir = AbsolutePath(*d);
   }
-  std::error_code ec;
-  if (dir && std::filesystem::is_directory(*dir, ec)) {
-    for (std::filesystem::directory_iterator it(*dir, ec), end; !ec && it != end;
-         it.increment(ec)) {
-      if (it->is_regular_file(ec)) add(AbsolutePath(it->path().string()), false);
-    }
+  // ListDirectory, not std::filesystem's iterator: see core/files.h.
+  if (dir) {
+    if (Result<std::vector<DirEntry>> entries = ListDirectory(*dir); entries.ok())
+      for (const DirEntry& e : *entries)
+        if (e.regular) add(AbsolutePath(*dir + "/" + e.name), false);
   }
+
+  // What killed calls left (core/backup.h, FindOrphans): restore scratch
+  // copies beside the database, partial and never-recorded backups.
+  std::vector<std::string> dirs;
+  if (dir) dirs.push_back(*dir);
+  AM_ASSIGN_OR_RETURN(std::vector<OrphanFile> orphans, FindOrphans(c.db, schema, dirs));
+  int64_t orphan_bytes = 0;
+  std::vector<std::string> orphan_names;
+  for (const OrphanFile& o : orphans) {
+    orphan_bytes += o.bytes;
+    orphan_names.push_back(fmt::format("{} ({})", o.path, o.kind));
+  }
+  const int64_t n_orphans = static_cast<int64_t>(orphans.size());
 
   const bool too_much = bytes > kBackupDiskUseFloorBytes && bytes > kBackupDiskUseRatio * db_bytes;
   std::string detail =
-      fmt::format("backups use {} in {} (the database: {}){}", HumanBytes(bytes),
+      fmt::format("backups use {} in {} (the database: {}){}{}", HumanBytes(bytes),
                   Plural(files, "file", "files"), HumanBytes(db_bytes),
                   unrecorded ? fmt::format("; not recorded as backups: {} in {}",
                                            Plural(unrecorded, "file", "files"), *dir)
-                             : "");
-  Finding f = Make("backup_disk_use", too_much ? CheckStatus::kWarn : CheckStatus::kOk,
-                   too_much ? kBackupDiskUsePenalty : 0, std::move(detail));
+                             : "",
+                  n_orphans ? fmt::format("; left by interrupted calls: {} ({}): {}",
+                                          Plural(n_orphans, "file", "files"),
+                                          HumanBytes(orphan_bytes),
+                                          JoinFirst(orphan_names, 3, ", "))
+                            : "");
+  const bool warn = too_much || n_orphans > 0;
+  Finding f = Make("backup_disk_use", warn ? CheckStatus::kWarn : CheckStatus::kOk,
+                   warn ? kBackupDiskUsePenalty : 0, std::move(detail));
   f.check.numbers = {{"bytes", bytes},
                      {"files", files},
                      {"unrecorded_files", unrecorded},
-                     {"database_bytes", db_bytes}};
+                     {"database_bytes", db_bytes},
+                     {"orphaned_files", n_orphans}};
+  if (n_orphans)
+    f.advice.push_back(fmt::format(
+        "Interrupted backup_restore, backup_create or migrate_apply calls left {} ({}) that no "
+        "backup record refers to: {} removes them.",
+        Plural(n_orphans, "file", "files"), HumanBytes(orphan_bytes),
+        CallText("backup_cleanup", {"1000000", OptionsText(schema)})));
   if (too_much) {
     f.advice.push_back(fmt::format(
         "Backups use {} ({} the database's size): remove old ones with {} (it keeps the newest "
@@ -671,19 +696,21 @@ const HealthCheck* HealthReport::Find(std::string_view name) const {
 std::string HealthReport::ToJson() const {
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
   JsonScope scope(j);  // no allocation in its destructor
+  ReserveMembers(j, 3);
   j["score"] = score;
-  j["checks"] = nlohmann::ordered_json::array();
+  nlohmann::ordered_json& list = j["checks"] = nlohmann::ordered_json::array();
   for (const HealthCheck& c : checks) {
-    nlohmann::ordered_json o;
+    list.push_back(nlohmann::ordered_json::object());
+    nlohmann::ordered_json& o = list.back();
     o["name"] = c.name;
     o["status"] = CheckStatusName(c.status);
     o["ok"] = c.ok();  // DESIGN.md's {name, ok, detail}
     o["penalty"] = c.penalty;
     o["detail"] = c.detail;
     for (const auto& [key, value] : c.numbers) o[key] = value;
-    j["checks"].push_back(std::move(o));
   }
-  j["recommendations"] = recommendations;
+  nlohmann::ordered_json& advice = j["recommendations"] = nlohmann::ordered_json::array();
+  for (const std::string& a : recommendations) advice.push_back(a);
   // Details quote errors and paths, which need not be valid UTF-8.
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }

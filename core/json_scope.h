@@ -14,6 +14,8 @@
 //   j["ok"] = true;  ... return j.dump();
 #pragma once
 
+#include <cstddef>
+
 namespace automigrate {
 
 // Empties `j`'s containers, innermost first, without allocating.
@@ -27,6 +29,18 @@ void EmptyJson(Json& j) noexcept {
   } else if (auto* object = j.template get_ptr<typename Json::object_t*>()) {
     for (auto& entry : *object) EmptyJson(entry.second);
     object->clear();
+  }
+}
+
+// nlohmann::ordered_json's object is a std::vector of pair<const key,
+// value>, which cannot be moved: growing it copies every member, and when a
+// copy runs out of memory the copies made so far are destroyed, which for a
+// non-empty container allocates inside a noexcept destructor. Reserve the
+// members of an object that will hold containers before adding them.
+template <typename Json>
+void ReserveMembers(Json& j, size_t n) {
+  if (auto* object = j.template get_ptr<typename Json::object_t*>()) {
+    if constexpr (requires { object->reserve(n); }) object->reserve(n);
   }
 }
 

@@ -128,6 +128,10 @@ void BackupVerifyFunc(sqlite3_context* ctx, int argc, sqlite3_value** argv) noex
     if (Result<std::optional<BackupRecord>> r = FindBackupByPath(db, schema, path); r.ok() && *r)
       recorded = **r;
     VerifyReport report = VerifyBackup(path, recorded);
+    // A read error is not an answer about the backup (it may be fine).
+    if (report.read_error)
+      return ResultError(ctx, Status(report.read_error_code, fmt::format("{}: {}", kFn,
+                                                                         report.reason)));
     if (report.ok && recorded && sqlite3_get_autocommit(db))
       (void)MarkVerified(db, schema, report.path, NowIso8601());
     ResultText(ctx, report.ToJson());
@@ -144,12 +148,16 @@ void BackupRestoreFunc(sqlite3_context* ctx, int argc, sqlite3_value** argv) noe
     request.schema = call->options.plan.schema;
     Result<RestoreReport> r = RestoreBackup(db, call->path, request);
     if (!r.ok()) return ResultError(ctx, WithFunctionName(kFn, r.status()));
-    nlohmann::ordered_json j;
+    nlohmann::ordered_json j = nlohmann::ordered_json::object();
+    JsonScope scope(j);  // no allocation in its destructor
     j["ok"] = true;
     j["batch"] = r->batch;
     j["version"] = r->version;
     j["path"] = r->path;
-    j["backup_id"] = r->backup_id ? nlohmann::ordered_json(*r->backup_id) : nullptr;
+    if (r->backup_id)
+      j["backup_id"] = *r->backup_id;
+    else
+      j["backup_id"] = nullptr;
     j["duration_ms"] = static_cast<double>(static_cast<int64_t>(r->duration_ms * 1000 + 0.5)) / 1000;
     ResultText(ctx, j.dump());
   });
@@ -167,8 +175,11 @@ void BackupCleanupFunc(sqlite3_context* ctx, int argc, sqlite3_value** argv) noe
     Result<Options> o = ParseOptionsArg(db, kFn, argc > 1 ? argv[1] : nullptr, {},
                                         kOptSchema | kOptMaxAgeDays);
     if (!o.ok()) return ResultError(ctx, o.status());
-    Result<int64_t> removed =
-        CleanupBackups(db, o->plan.schema, sqlite3_value_int64(argv[0]), o->max_age_days);
+    // Orphaned files are looked for in the stored default directory too.
+    Result<Options> stored = LoadStoredDefaults(db, kFn, o->plan.schema);
+    if (!stored.ok()) return ResultError(ctx, stored.status());
+    Result<int64_t> removed = CleanupBackups(db, o->plan.schema, sqlite3_value_int64(argv[0]),
+                                             o->max_age_days, stored->backup_dir);
     if (!removed.ok()) return ResultError(ctx, WithFunctionName(kFn, removed.status()));
     sqlite3_result_int64(ctx, *removed);
   });

@@ -16,6 +16,7 @@
 
 #include "core/apply.h"
 #include "core/ddl.h"
+#include "core/json_scope.h"
 #include "ext/guard.h"
 #include "ext/options.h"
 
@@ -35,12 +36,15 @@ Result<Plan> PlanFromCall(sqlite3_context* ctx, std::string_view function, int a
 }
 
 std::string StatusJson(const Plan& plan) {
-  nlohmann::ordered_json j;
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  JsonScope scope(j);  // see core/json_scope.h
+  ReserveMembers(j, 7);
   j["migration_needed"] = !plan.empty();
   j["steps"] = plan.steps.size();
   j["complexity"] = ComplexityName(plan.MaxComplexity());  // SIMPLE when empty
   j["destructive"] = plan.Destructive();
-  j["warnings"] = plan.AllWarnings();
+  nlohmann::ordered_json& warnings = j["warnings"] = nlohmann::ordered_json::array();
+  for (const std::string& w : plan.AllWarnings()) warnings.push_back(w);
   j["est_ms"] = plan.EstMs();
   j["plan_hash"] = plan.Hash();
   // Warnings quote user DDL, which a BLOB argument need not have as UTF-8.

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/history.h"
+#include "core/json_scope.h"
 #include "ext/guard.h"
 #include "ext/options.h"
 
@@ -44,36 +45,53 @@ std::string StatsJson(const std::vector<BatchRecord>& batches) {
     total_ms += b.duration_ms;
     max_ms = std::max(max_ms, b.duration_ms);
   }
-  ordered_json j;
-  j["batches"] = {
-      {"applied", applied}, {"failed", failed}, {"dry_run", dry_run}, {"rolled_back", rolled_back}};
+  // Built from complete objects and emptied before destruction: see
+  // core/json_scope.h (nlohmann::json's destructor allocates).
+  ordered_json j = ordered_json::object();
+  JsonScope scope(j);
+  ReserveMembers(j, 7);
+  ordered_json& counts = j["batches"] = ordered_json::object();
+  counts["applied"] = applied;
+  counts["failed"] = failed;
+  counts["dry_run"] = dry_run;
+  counts["rolled_back"] = rolled_back;
   j["total"] = batches.size();
   const int64_t attempts = applied + rolled_back + failed;
-  j["success_rate"] =
-      attempts
-          ? ordered_json(static_cast<double>(applied + rolled_back) / static_cast<double>(attempts))
-          : ordered_json(nullptr);
+  if (attempts)
+    j["success_rate"] = static_cast<double>(applied + rolled_back) / static_cast<double>(attempts);
+  else
+    j["success_rate"] = nullptr;
   const bool any = !batches.empty();
-  j["mean_duration_ms"] =
-      any ? ordered_json(total_ms / static_cast<double>(batches.size())) : ordered_json(nullptr);
-  j["max_duration_ms"] = any ? ordered_json(max_ms) : ordered_json(nullptr);
   if (any) {
+    j["mean_duration_ms"] = total_ms / static_cast<double>(batches.size());
+    j["max_duration_ms"] = max_ms;
     const BatchRecord& last = batches.back();
-    j["last_batch"] = {{"batch", last.batch},
-                       {"version", last.version ? ordered_json(*last.version) : nullptr},
-                       {"status", last.status},
-                       {"started_at", last.started_at},
-                       {"duration_ms", last.duration_ms}};
+    ordered_json& l = j["last_batch"] = ordered_json::object();
+    l["batch"] = last.batch;
+    if (last.version)
+      l["version"] = *last.version;
+    else
+      l["version"] = nullptr;
+    l["status"] = last.status;
+    l["started_at"] = last.started_at;
+    l["duration_ms"] = last.duration_ms;
   } else {
+    j["mean_duration_ms"] = nullptr;
+    j["max_duration_ms"] = nullptr;
     j["last_batch"] = nullptr;
   }
-  j["recent_failures"] = ordered_json::array();
+  ordered_json& recent = j["recent_failures"] = ordered_json::array();
   for (auto it = batches.rbegin(); it != batches.rend(); ++it) {
     if (it->status != "failed") continue;
-    if (j["recent_failures"].size() == kRecentFailures) break;
-    j["recent_failures"].push_back({{"batch", it->batch},
-                                    {"started_at", it->started_at},
-                                    {"error", it->error ? ordered_json(*it->error) : nullptr}});
+    if (recent.size() == kRecentFailures) break;
+    recent.push_back(ordered_json::object());
+    ordered_json& f = recent.back();
+    f["batch"] = it->batch;
+    f["started_at"] = it->started_at;
+    if (it->error)
+      f["error"] = *it->error;
+    else
+      f["error"] = nullptr;
   }
   // Errors quote user DDL, which need not be valid UTF-8.
   return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);

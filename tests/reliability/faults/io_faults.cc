@@ -284,6 +284,29 @@ class Harness {
     } else if (r.ok() && !is_after) {
       fail("the operation reported success but the database is not migrated");
     }
+    // What the error says about the database is what happened to it: "nothing
+    // was changed" only when it is unchanged, "was committed" only when the
+    // change is there; an operation that committed despite the error says so.
+    // Every backup restored here is valid, so "failed verification" would
+    // call a read error a corrupt backup.
+    if (!r.ok()) {
+      const bool says_unchanged = r.error.find("nothing was changed") != std::string::npos ||
+                                  r.error.find("Nothing was changed") != std::string::npos;
+      const bool says_committed = r.error.find("was committed") != std::string::npos;
+      const bool restores = s.op == OpKind::kBackupRestore || s.op == OpKind::kRollbackBackup;
+      if (says_unchanged && !is_before)
+        fail("the error says nothing was changed, but the database changed: " + r.error);
+      if (says_committed && !is_after)
+        fail("the error says the change was committed, but it is not there: " + r.error);
+      if (is_after && !is_before && !says_committed)
+        fail("the operation committed, but the error does not say so: " + r.error);
+      if (restores && r.error.find("failed verification") != std::string::npos)
+        fail("a valid backup was reported as failing verification: " + r.error);
+    }
+    // A restore never leaves its scratch copy behind.
+    for (const auto& e : fs::directory_iterator(run_dir))
+      if (e.path().filename().string().find(".automigrate-restore-") != std::string::npos)
+        fail("scratch file left beside the database: " + e.path().string());
     // History: the batches agree with the state (failed batches may be added).
     if (is_after && history != s.after_history)
       fail("history " + history + " but the migrated state needs " + s.after_history);

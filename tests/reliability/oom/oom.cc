@@ -14,8 +14,9 @@
 // For each allocator and N = 1, 2, ... until the sequence completes without
 // reaching the fault, one run: open a copy of the fixture database, load the
 // extension, then (armed) migrate_plan, migrate_apply of a rebuild and an
-// added column with a backup into a directory, and reads of
-// migration_history and migration_batches, stopping at the first error.
+// added column with a backup into a directory, reads of migration_history
+// and migration_batches, then migrate_status, migrate_stats,
+// migrate_configure and migrate_health, stopping at the first error.
 // After each run:
 //   * no crash (std::terminate and fatal signals print the fault point);
 //   * an error is an SQL error with a message (SQLITE_NOMEM for a failed
@@ -306,15 +307,29 @@ class Harness {
         return out;
       }
       ArmedResult& a = out.armed;
-      const char* statements[] = {
-          "SELECT count(*) FROM migrate_plan(?1)", "SELECT migrate_apply(?1, ?2)",
-          "SELECT * FROM migration_history", "SELECT * FROM migration_batches"};
+      // (sql, binds the desired schema, binds the options)
+      struct Armed {
+        const char* sql;
+        bool desired, options;
+      };
+      const Armed statements[] = {
+          {"SELECT count(*) FROM migrate_plan(?1)", true, false},
+          {"SELECT migrate_apply(?1, ?2)", true, true},
+          {"SELECT * FROM migration_history", false, false},
+          {"SELECT * FROM migration_batches", false, false},
+          // The JSON results built the core/json_scope.h way.
+          {"SELECT migrate_status(?1)", true, false},
+          {"SELECT migrate_stats()", false, false},
+          {"SELECT migrate_configure('{\"max_execution_time_ms\": 20000}')", false, false},
+          {"SELECT migrate_health()", false, false}};
+      constexpr int kStatements = static_cast<int>(sizeof statements / sizeof statements[0]);
       const int64_t new_before = g_total_new.load();
       const int64_t sqlite_calls_before = g_sqlite_calls, new_calls_before = g_new_calls;
       g_oom = OomState{kind, n, 0, false};
-      for (int i = 0; i < 4; ++i) {
-        int rc = RunArmedStatement(c.db, statements[i], i < 2 ? kDesired : nullptr,
-                                   i == 1 ? options.c_str() : nullptr, &a);
+      for (int i = 0; i < kStatements; ++i) {
+        int rc = RunArmedStatement(c.db, statements[i].sql,
+                                   statements[i].desired ? kDesired : nullptr,
+                                   statements[i].options ? options.c_str() : nullptr, &a);
         if (rc != SQLITE_OK) {
           a.stage = i;
           a.rc = rc;
