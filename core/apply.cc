@@ -16,9 +16,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "core/ddl.h"
 #include "core/history.h"
@@ -32,6 +34,18 @@ namespace {
 
 double MsSince(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// After a COMMIT that reported an error: whether `batch` is in the database
+// all the same, read back as any connection reads it (a hot journal is
+// rolled back first). Unknown (the read fails) counts as not committed.
+bool CommittedAnyway(sqlite3* db, std::string_view schema, const BatchRecord& batch) {
+  Result<std::vector<BatchRecord>> now = ReadBatches(db, schema, batch.batch);
+  if (!now.ok()) return false;
+  for (const BatchRecord& b : *now)
+    if (b.batch == batch.batch && b.status == "applied" && b.started_at == batch.started_at)
+      return true;
+  return false;
 }
 
 double Round3(double v) { return static_cast<double>(static_cast<int64_t>(v * 1000.0 + 0.5)) / 1000.0; }
@@ -146,8 +160,9 @@ Status CheckForeignKeys(sqlite3* db, std::string_view schema, const Plan& plan) 
 // options that change steps. Stored as the batch's desired_hash.
 // With default options it is the hash of the desired text alone.
 std::string PlanFingerprint(std::string_view desired_sql, const PlanOptions& p) {
-  if (!p.strict_column_order && p.renames.empty()) return TextHash(desired_sql);
+  if (!p.strict_column_order && p.renames.empty() && p.in_place) return TextHash(desired_sql);
   std::string key = fmt::format("column_order={};", p.strict_column_order ? "strict" : "ignore");
+  if (!p.in_place) key += "in_place=false;";
   for (const auto& [from, to] : p.renames) key += fmt::format("rename {}={};", from, to);
   key += '\n';
   key += desired_sql;
@@ -199,6 +214,40 @@ bool WantsBackup(const Plan& plan, const ApplyOptions& o) {
   return false;
 }
 
+// SQLite's sorter (CREATE INDEX, and so every index a rebuild recreates)
+// splits its work over worker threads when the connection allows them
+// (PRAGMA threads, a per-connection limit). Apply raises the limit for the
+// plans that build indexes and gives the connection its own value back on
+// every path: the application's setting is not ours to keep.
+class SorterThreads {
+ public:
+  SorterThreads() = default;
+  SorterThreads(const SorterThreads&) = delete;
+  SorterThreads& operator=(const SorterThreads&) = delete;
+  ~SorterThreads() { Restore(); }
+
+  // Only for plans that sort rows; `threads` 0 leaves the connection alone.
+  void SetFor(sqlite3* db, const Plan& plan, int threads) noexcept {
+    if (active_ || threads <= 0) return;
+    const bool sorts = std::any_of(plan.steps.begin(), plan.steps.end(), [](const Step& s) {
+      return s.op == Op::kCreateIndex || s.op == Op::kRebuildTable;
+    });
+    if (!sorts) return;
+    db_ = db;
+    previous_ = sqlite3_limit(db, SQLITE_LIMIT_WORKER_THREADS, threads);
+    active_ = true;
+  }
+  void Restore() noexcept {
+    if (active_) sqlite3_limit(db_, SQLITE_LIMIT_WORKER_THREADS, previous_);
+    active_ = false;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+  int previous_ = 0;
+  bool active_ = false;
+};
+
 StepRecord RecordFor(size_t index, const Step& step) {
   StepRecord r;
   r.step = static_cast<int64_t>(index + 1);
@@ -211,6 +260,12 @@ StepRecord RecordFor(size_t index, const Step& step) {
 }
 
 }  // namespace
+
+int DefaultSorterThreads() {
+  // hardware_concurrency() is 0 when unknown: then no worker threads.
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores <= 1 ? 0 : static_cast<int>(std::min(cores, 4u));
+}
 
 Result<bool> UnchangedSinceLastApply(sqlite3* db, std::string_view desired_sql,
                                      const PlanOptions& p) {
@@ -261,6 +316,8 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
     return report;
   }
   AM_RETURN_IF_ERROR(CheckPlan(*first, o));
+  SorterThreads sorter_threads;
+  sorter_threads.SetFor(db, *first, o.sorter_threads);
 
   Result<int64_t> fk_setting = QueryInt(db, "PRAGMA foreign_keys", 0);
   if (!fk_setting.ok()) return fk_setting.status().WithPrefix("migrate_apply");
@@ -324,6 +381,8 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
     AM_RETURN_IF_ERROR(fk_guard.Enable(db).WithPrefix("migrate_apply"));
   }
 
+  // Before tx: its destructor's ROLLBACK must come first (see the guard).
+  WritableSchemaGuard schema_guard(db);
   Transaction tx(db);
   if (Status s = tx.Begin(); !s.ok()) {
     if ((s.code() & 0xff) == SQLITE_BUSY) {
@@ -371,6 +430,7 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
       return Fail("the database changed while waiting for the lock; call migrate_apply again");
     }
     if (in_caller_tx && o.backup == "always" && !backup) return BackupInTransactionError();
+    sorter_threads.SetFor(db, plan, o.sorter_threads);  // the re-plan may have grown an index
   }
   report.plan_hash = plan.Hash();
 
@@ -406,6 +466,7 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
   }
   std::vector<StepRecord> records;
   size_t failed_at = plan.steps.size();
+  schema_guard.ArmFor(plan);
   for (size_t i = 0; i < plan.steps.size() && failure.ok(); ++i) {
     const Step& step = plan.steps[i];
     StepRecord r = RecordFor(i, step);
@@ -505,9 +566,23 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
       if (recorded.ok()) recorded = RecordBatch(db, schema, batch, records);
     }
     if (recorded.ok()) recorded = tx.Commit(deadline);
+    if (!recorded.ok() && !tx.nested() && sqlite3_get_autocommit(db) &&
+        CommittedAnyway(db, schema, batch)) {
+      // An I/O error after the commit point (while the journal is cleaned
+      // up): the migration is in the database, and must not be recorded as
+      // failed nor reported as rolled back.
+      deadline.Remove();
+      fk_guard.Restore();
+      schema_guard.Disarm();
+      return Status(recorded.code(),
+                    fmt::format("migrate_apply: the migration was committed (batch {}, version "
+                                "{}), but SQLite reported an error after the commit: {}",
+                                batch.batch, *batch.version, recorded.message()));
+    }
     if (recorded.ok()) {
       deadline.Remove();
       fk_guard.Restore();
+      schema_guard.Disarm();
       report.batch = batch.batch;
       report.version = *batch.version;
       report.steps = batch.steps;
@@ -521,6 +596,7 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
 
   // Dry run, or failure: undo everything, then record what happened.
   tx.Rollback();
+  schema_guard.Reset();
   deadline.Remove();
   fk_guard.Restore();
   for (size_t i = records.size(); i < plan.steps.size(); ++i) {
@@ -532,6 +608,7 @@ Result<ApplyReport> Apply(sqlite3* db, std::string_view desired_sql, const Apply
     for (size_t i = 0; i < records.size(); ++i)
       if (i != failed_at && records[i].status != "skipped") records[i].status = "failed";
   batch.status = failure.ok() ? "dry_run" : "failed";
+  if (!failure.ok()) batch.version.reset();  // set for a commit that failed
   if (!failure.ok()) batch.error = failure.message();
   batch.schema_hash_after = hash_before;  // rolled back
   batch.duration_ms = MsSince(t0);

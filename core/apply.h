@@ -16,6 +16,15 @@
 
 namespace automigrate {
 
+// The default of ApplyOptions::sorter_threads: the machine's hardware
+// threads, at most 4, and 0 on a single-core machine (a worker thread there
+// only competes with the main one).
+int DefaultSorterThreads();
+
+// The most sorter_threads accepts: SQLite's default SQLITE_MAX_WORKER_THREADS
+// (a host built with a lower cap silently clamps to it).
+inline constexpr int kMaxSorterThreads = 8;
+
 struct ApplyOptions {
   PlanOptions plan;
   bool dry_run = false;
@@ -24,6 +33,10 @@ struct ApplyOptions {
   std::optional<std::string> backup_dir;
   int64_t max_execution_time_ms = 15000;  // 0: no limit
   std::optional<std::string> expected_plan_hash;
+  // Worker threads for SQLite's sorter (PRAGMA threads) while a plan that
+  // builds indexes (create_index, rebuild_table) runs; the connection's own
+  // setting is restored afterwards on every path. 0: leave it alone.
+  int sorter_threads = DefaultSorterThreads();
   // Called after each step that ran without error (dry runs too), with the
   // steps done so far, the plan's total and the milliseconds since Apply
   // started; for progress reports. Must not throw; must not use `db`.

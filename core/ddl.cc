@@ -876,4 +876,32 @@ std::string RenameIdentifier(std::string_view sql, std::string_view from, std::s
   return out;
 }
 
+// A DEFAULT that ALTER TABLE ADD COLUMN accepts: literals, signed numbers,
+// NULL/TRUE/FALSE, optionally parenthesized. CURRENT_TIMESTAMP and function
+// calls are "non-constant" to SQLite.
+bool IsConstantDefault(std::string_view expr) {
+  bool operand_before = false;  // a "+" or "-" after an operand is binary: (1 + 1) is refused
+  for (const Token& t : Tokenize(expr)) {
+    bool operand = t.kind != TokenKind::kPunct || t.IsPunct(")");
+    bool binary = operand_before && (t.IsPunct("-") || t.IsPunct("+"));
+    operand_before = operand;
+    if (binary) return false;
+    switch (t.kind) {
+      case TokenKind::kNumber:
+      case TokenKind::kString:
+      case TokenKind::kBlob:
+        break;
+      case TokenKind::kPunct:
+        if (!t.IsPunct("(") && !t.IsPunct(")") && !t.IsPunct("-") && !t.IsPunct("+")) return false;
+        break;
+      case TokenKind::kWord:
+        if (!t.Is("NULL") && !t.Is("TRUE") && !t.Is("FALSE")) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace automigrate::ddl

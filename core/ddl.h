@@ -81,6 +81,11 @@ struct Span {
 // Whether `text` has "@rename" anywhere (any case): a cheap test for "may
 // carry rename hints", for callers that must then read the text properly.
 bool MentionsRenameHint(std::string_view text);
+
+// A DEFAULT that ALTER TABLE ADD COLUMN accepts: literals, signed numbers,
+// NULL/TRUE/FALSE, optionally parenthesized. CURRENT_TIMESTAMP and function
+// calls are "non-constant" to SQLite.
+bool IsConstantDefault(std::string_view expr);
 std::optional<std::string> RenameHint(std::string_view comment_text);
 
 // ---------------------------------------------------------------------------

@@ -25,6 +25,7 @@ std::string_view OpName(Op op) {
     case Op::kDropView: return "drop_view";
     case Op::kCreateTrigger: return "create_trigger";
     case Op::kDropTrigger: return "drop_trigger";
+    case Op::kAlterTableInPlace: return "alter_table_in_place";
   }
   return "unknown";
 }
@@ -127,6 +128,19 @@ std::string Plan::Script() const {
   if (fk_off && !foreign_keys_on)
     out += "-- foreign_keys was OFF on the planning connection; turn it back ON here if yours uses it\n";
   return out;
+}
+
+void WritableSchemaGuard::ArmFor(const Plan& plan) {
+  Arm(std::any_of(plan.steps.begin(), plan.steps.end(),
+                  [](const Step& s) { return s.op == Op::kAlterTableInPlace; }));
+}
+
+void WritableSchemaGuard::Reset() noexcept {
+  if (!armed_) return;
+  armed_ = false;
+  // Nothing to report to: the caller is already on its error path, and a
+  // failure here (out of memory) leaves SQLite's own schema checks in place.
+  sqlite3_exec(db_, "PRAGMA writable_schema=RESET", nullptr, nullptr, nullptr);
 }
 
 }  // namespace automigrate

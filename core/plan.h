@@ -20,6 +20,7 @@ enum class Op {
   kCreateIndex, kDropIndex,
   kCreateView, kDropView,
   kCreateTrigger, kDropTrigger,
+  kAlterTableInPlace,  // edits the stored CREATE TABLE text (writable_schema): no row moves
 };
 std::string_view OpName(Op op);  // "create_table", ...
 
@@ -61,6 +62,9 @@ struct PlanOptions {
   std::map<std::string, std::string> renames;
   // 0: sqlite3_libversion_number(); tests set an older number to exercise fallbacks.
   int sqlite_version = 0;
+  // false: every table change ALTER TABLE cannot make is a rebuild, even when
+  // an in-place edit of the stored definition would do (option "in_place").
+  bool in_place = true;
 };
 
 struct Plan {
@@ -85,6 +89,29 @@ struct Plan {
 // Plans the migration of `db` (schema options.schema) to the schema that
 // `desired_sql` creates. Errors: invalid desired DDL (naming the statement),
 // forbidden statements in it, bad rename hints.
+// Steps of op kAlterTableInPlace switch PRAGMA writable_schema on and, when
+// they complete, reset it (which also reloads the schema). A step that fails
+// half-way leaves it on, and a rollback after a completed edit can leave the
+// connection's in-memory schema showing the edited definition. The executors
+// hold this guard around their transaction: Reset() after the rollback (and
+// the destructor, as a last resort) runs PRAGMA writable_schema=RESET, which
+// switches it off and re-reads the schema from what is now in the file.
+class WritableSchemaGuard {
+ public:
+  explicit WritableSchemaGuard(sqlite3* db) : db_(db) {}
+  WritableSchemaGuard(const WritableSchemaGuard&) = delete;
+  WritableSchemaGuard& operator=(const WritableSchemaGuard&) = delete;
+  ~WritableSchemaGuard() { Reset(); }
+  void Arm(bool on) { armed_ = armed_ || on; }
+  void ArmFor(const Plan& plan);  // armed when the plan has an in-place step
+  void Disarm() { armed_ = false; }  // committed: nothing is left to undo
+  void Reset() noexcept;
+
+ private:
+  sqlite3* db_;
+  bool armed_ = false;
+};
+
 Result<Plan> PlanMigration(sqlite3* db, std::string_view desired_sql, const PlanOptions& options);
 
 }  // namespace automigrate

@@ -5,7 +5,9 @@
 //   1. drop triggers, 2. drop views, 3. drop indexes   (dependants first, so
 //      no rename or drop below trips over a view or trigger naming its table)
 //   4. rename tables (hinted), 5. drop tables, 6. create tables (parents first)
-//   7. per table: rename/add/drop column with ALTER TABLE, or one rebuild
+//   7. per table: rename/add/drop column with ALTER TABLE, then (when every
+//      other difference leaves the stored rows as they are) one
+//      alter_table_in_place edit of the stored CREATE text; or one rebuild
 //   8. create indexes, 9. create views (dependencies first), 10. create triggers
 // A rebuild is SQLite's 12-step procedure: create the new table under a
 // temporary name, copy rows with explicit column lists, drop the old table,
@@ -20,6 +22,8 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "core/ddl.h"
 #include "core/desired.h"
@@ -41,6 +45,7 @@ constexpr double kIndexUsPerRow = 0.5;      // one index build during a rebuild
 constexpr double kIndexScanUsPerRow = 0.5;  // standalone CREATE INDEX (scan + sort)
 constexpr double kDropColumnUsPerRow = 1.0; // ALTER TABLE DROP COLUMN rewrites every row
 constexpr double kDeleteUsPerRow = 0.8;     // DROP TABLE frees every page of the table
+constexpr double kDropIndexUsPerRow = 0.2;  // DROP INDEX frees every page of the index
 constexpr double kVerifyUsPerRow = 0.3;     // ADD COLUMN with CHECK/NOT NULL verification
 // Every schema change re-reads the whole schema, and ALTER TABLE re-parses
 // and checks it: microseconds per table of the live schema, per statement.
@@ -49,9 +54,14 @@ constexpr double kAddColumnUsPerTable = 25;
 constexpr double kDropColumnUsPerTable = 130;
 constexpr double kRenameColumnUsPerTable = 150;
 constexpr double kRenameTableUsPerTable = 75;
+constexpr double kInPlaceUsPerTable = 25;    // writable_schema=RESET re-parses the schema
+constexpr double kMaterializeUsPerRow = 0.2; // in-place DEFAULT change: scan + rewrite matches
 constexpr int64_t kComplexRows = 1000000;
 constexpr int kRenameColumnVersion = 3025000;
 constexpr int kDropColumnVersion = 3035000;
+// alter_table_in_place: the newest things its SQL uses are the sqlite_schema
+// name and PRAGMA integrity_check(TABLE), both SQLite 3.33.0.
+constexpr int kInPlaceVersion = 3033000;
 
 std::string Lower(std::string_view s) { return ddl::Lower(s); }
 
@@ -91,33 +101,7 @@ std::string NormExpr(std::string_view expr) {
   return out;
 }
 
-// A DEFAULT that ALTER TABLE ADD COLUMN accepts: literals, signed numbers,
-// NULL/TRUE/FALSE, optionally parenthesized. CURRENT_TIMESTAMP and function
-// calls are "non-constant" to SQLite.
-bool IsConstantDefault(std::string_view expr) {
-  bool operand_before = false;  // a "+" or "-" after an operand is binary: (1 + 1) is refused
-  for (const ddl::Token& t : ddl::Tokenize(expr)) {
-    bool operand = t.kind != ddl::TokenKind::kPunct || t.IsPunct(")");
-    bool binary = operand_before && (t.IsPunct("-") || t.IsPunct("+"));
-    operand_before = operand;
-    if (binary) return false;
-    switch (t.kind) {
-      case ddl::TokenKind::kNumber:
-      case ddl::TokenKind::kString:
-      case ddl::TokenKind::kBlob:
-        break;
-      case ddl::TokenKind::kPunct:
-        if (!t.IsPunct("(") && !t.IsPunct(")") && !t.IsPunct("-") && !t.IsPunct("+")) return false;
-        break;
-      case ddl::TokenKind::kWord:
-        if (!t.Is("NULL") && !t.Is("TRUE") && !t.Is("FALSE")) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
-}
+using ddl::IsConstantDefault;
 
 bool IsNullDefault(const std::optional<std::string>& d) { return !d || NormExpr(*d) == "null"; }
 
@@ -198,6 +182,56 @@ std::string RenamedColumnsSql(const std::string& create_sql, const std::string& 
   return sql.ok() && !sql->empty() ? *sql : by_tokens();
 }
 
+// The CREATE text with its object name replaced by `name`, never
+// schema-qualified: the form SQLite stores in sqlite_schema.sql.
+std::string WithBareName(std::string_view create_sql, std::string_view name) {
+  std::optional<ddl::Span> span = ddl::FindObjectName(create_sql);
+  if (!span) return std::string(create_sql);
+  return fmt::format("{}{}{}", create_sql.substr(0, span->begin), QuoteIdent(name),
+                     create_sql.substr(span->end));
+}
+
+// What decides how the rows of table `name` in scratch database `db` are
+// stored: rowid or not, STRICT, each column's position, name, affinity (the
+// exact type for PRIMARY KEY columns: INT vs INTEGER decides the rowid
+// alias), PRIMARY KEY position and generated kind, and every constraint
+// index with its keys in autoindex order (sqlite_autoindex_<table>_N names
+// the b-tree by position in the text). Two definitions with equal
+// signatures read the same records the same way, up to the DEFAULT of a
+// column missing from a short record (handled by the caller).
+Result<std::string> StorageSignature(sqlite3* db, const std::string& name) {
+  std::string out;
+  Stmt t;
+  AM_RETURN_IF_ERROR(t.Prepare(db,
+                               "SELECT type, ncol, wr, strict FROM pragma_table_list "
+                               "WHERE schema = 'main' AND name = ?1"));
+  t.Bind(1, name);
+  while (t.Step())
+    out += fmt::format("table {} {} {} {};", t.Text(0), t.Int(1), t.Int(2), t.Int(3));
+  AM_RETURN_IF_ERROR(t.status());
+  Stmt c;
+  AM_RETURN_IF_ERROR(c.Prepare(
+      db, "SELECT cid, name, type, pk, hidden FROM pragma_table_xinfo(?1, 'main') ORDER BY cid"));
+  c.Bind(1, name);
+  while (c.Step()) {
+    std::string type = c.Int(3) > 0 ? ddl::Lower(c.Text(2)) : Affinity(c.Text(2));
+    out += fmt::format("col {} {} {} {} {};", c.Int(0), ddl::Lower(c.Text(1)), type, c.Int(3),
+                       c.Int(4));
+  }
+  AM_RETURN_IF_ERROR(c.status());
+  Stmt ix;
+  AM_RETURN_IF_ERROR(ix.Prepare(
+      db, "SELECT l.name, l.\"unique\", l.origin, l.partial, x.seqno, x.cid, x.\"desc\", "
+          "x.coll, x.\"key\" FROM pragma_index_list(?1, 'main') AS l, pragma_index_xinfo(l.name, "
+          "'main') AS x WHERE l.origin <> 'c' ORDER BY l.name, x.seqno"));
+  ix.Bind(1, name);
+  while (ix.Step())
+    out += fmt::format("ix {} {} {} {} {} {} {} {} {};", ix.Text(0), ix.Int(1), ix.Text(2),
+                       ix.Int(3), ix.Int(4), ix.Int(5), ix.Int(6), ix.Text(7), ix.Int(8));
+  AM_RETURN_IF_ERROR(ix.status());
+  return out;
+}
+
 struct ColumnChange {
   const Column* cur = nullptr;   // in the live table after renames (source_name = live name)
   const Column* want = nullptr;  // in the desired table
@@ -215,6 +249,14 @@ struct TablePlan {
   bool recreate_virtual = false;
   std::vector<std::string> reasons;  // why a rebuild
   int64_t rows = -1;
+  // Changes that leave the stored rows as they are (alter_table_in_place
+  // when nothing in `reasons` forces a rebuild).
+  std::vector<std::string> in_place_reasons;
+  bool in_place = false;
+  std::string in_place_old_sql;  // the stored text right before the in-place step
+  std::string in_place_name;     // the table's name then
+  std::vector<ColumnChange> default_changes;
+  std::vector<const Column*> materialize;  // DEFAULT changes that may hide in short records
 };
 
 class Planner {
@@ -239,6 +281,8 @@ class Planner {
   void EmitRebuild(TablePlan& tp);
   void EmitColumnRenames(const TablePlan& tp);
   void EmitAlters(TablePlan& tp);
+  std::optional<std::string> InPlaceBlocker(TablePlan& tp);
+  void EmitInPlace(const TablePlan& tp);
   void AddPrechecks(const TablePlan& tp, bool fill_defaults, bool with_unique_indexes,
                     std::vector<Precheck>* out);
   void CountDuplicates(const std::string& from, const std::vector<IndexKey>& keys,
@@ -270,6 +314,8 @@ class Planner {
   std::string schema_;
   int version_ = 0;
   bool fk_on_ = false;
+  bool defensive_ = false;
+  std::set<std::string> materialized_;  // lower-case tables an in-place step UPDATEs
   Plan plan_;
 
   std::vector<TablePlan> tables_;                       // matched pairs, desired order
@@ -499,7 +545,19 @@ std::optional<std::string> Planner::CannotDrop(const TablePlan& tp, const Column
 void Planner::DiffTable(TablePlan& tp) {
   const Table& cur = tp.cur;
   const Table& want = *tp.want;
-  auto why = [&](std::string r) { tp.reasons.push_back(std::move(r)); };
+  size_t hard = 0;  // reasons only a rebuild can take
+  auto why = [&](std::string r) {
+    ++hard;
+    tp.reasons.push_back(std::move(r));
+  };
+  // A change SQLite's ALTER TABLE documentation lets the stored CREATE text
+  // take without touching a row ("Making Other Kinds Of Table Schema
+  // Changes"): InPlaceBlocker decides below whether it may.
+  // `rebuild_text` is the reason's text when a rebuild takes it after all.
+  auto soft = [&](std::string r, std::string rebuild_text = "") {
+    tp.reasons.push_back(rebuild_text.empty() ? r : std::move(rebuild_text));
+    tp.in_place_reasons.push_back(std::move(r));
+  };
 
   if (cur.is_virtual || want.is_virtual) {
     if (cur.is_virtual != want.is_virtual || cur.virtual_norm != want.virtual_norm)
@@ -520,14 +578,37 @@ void Planner::DiffTable(TablePlan& tp) {
   for (const ColumnChange& ch : tp.kept) {
     const Column& c = *ch.cur;
     const Column& w = *ch.want;
-    if (!EqualsNoCase(ddl::Normalize(c.type), ddl::Normalize(w.type)))
-      why(fmt::format("type of {}: {} -> {}", w.name, c.type.empty() ? "(none)" : c.type,
-                      w.type.empty() ? "(none)" : w.type));
-    if (c.not_null != w.not_null)
-      why(fmt::format("{} NOT NULL on {}", w.not_null ? "adds" : "drops", w.name));
+    if (!EqualsNoCase(ddl::Normalize(c.type), ddl::Normalize(w.type))) {
+      std::string r = fmt::format("type of {}: {} -> {}", w.name,
+                                  c.type.empty() ? "(none)" : c.type,
+                                  w.type.empty() ? "(none)" : w.type);
+      // Same affinity: stored values and future conversions are the same.
+      // Not in a STRICT table (the type is enforced), not on a PRIMARY KEY
+      // (INT -> INTEGER PRIMARY KEY makes a rowid alias), not generated.
+      bool same = Affinity(c.type) == Affinity(w.type) && !cur.strict && !want.strict &&
+                  c.pk == 0 && w.pk == 0 && !c.generated() && !w.generated();
+      if (same)
+        soft(r + " (same affinity)", r);
+      else
+        why(r);
+    }
+    if (c.not_null != w.not_null) {
+      std::string r = fmt::format("{} NOT NULL on {}", w.not_null ? "adds" : "drops", w.name);
+      if (!w.not_null && c.pk == 0 && w.pk == 0)
+        soft(r);
+      else
+        why(r);
+    }
     std::string cd = c.default_sql ? NormExpr(*c.default_sql) : "";
     std::string wd = w.default_sql ? NormExpr(*w.default_sql) : "";
-    if (cd != wd) why(fmt::format("DEFAULT of {}", w.name));
+    if (cd != wd) {
+      if (c.generated() || w.generated()) {
+        why(fmt::format("DEFAULT of {}", w.name));
+      } else {
+        soft(fmt::format("DEFAULT of {}", w.name));
+        tp.default_changes.push_back(ch);
+      }
+    }
     if (c.pk != w.pk) why("PRIMARY KEY");
     if (c.collation != w.collation) why(fmt::format("COLLATE of {}", w.name));
     if (c.hidden != w.hidden ||
@@ -561,14 +642,38 @@ void Planner::DiffTable(TablePlan& tp) {
       if (!skip.count(ck.column)) out.insert(ck.name + "|" + NormExpr(ck.expr));
     return out;
   };
-  if (checks_of(cur, droppable) != checks_of(want, addable)) why("CHECK constraints");
+  // Fewer CHECKs (by expression; a constraint's name is only text) can be
+  // in place; a new one must be verified on every row: a rebuild.
+  auto included = [](const std::multiset<std::string>& small,
+                     const std::multiset<std::string>& big) {
+    return std::includes(big.begin(), big.end(), small.begin(), small.end());
+  };
+  auto check_exprs = [](const Table& t, const std::set<std::string>& skip) {
+    std::multiset<std::string> out;
+    for (const Check& ck : t.checks)
+      if (!skip.count(ck.column)) out.insert(NormExpr(ck.expr));
+    return out;
+  };
+  if (checks_of(cur, droppable) != checks_of(want, addable)) {
+    if (included(check_exprs(want, addable), check_exprs(cur, droppable)))
+      soft(check_exprs(want, addable) == check_exprs(cur, droppable) ? "CHECK constraint names"
+                                                                      : "drops CHECK constraints",
+           "CHECK constraints");
+    else
+      why("CHECK constraints");
+  }
   auto fks_of = [](const Table& t, const std::set<std::string>& skip) {
     std::multiset<std::string> out;
     for (const ForeignKey& fk : t.foreign_keys)
       if (!skip.count(fk.column)) out.insert(fk.Key());
     return out;
   };
-  if (fks_of(cur, droppable) != fks_of(want, addable)) why("FOREIGN KEY constraints");
+  if (fks_of(cur, droppable) != fks_of(want, addable)) {
+    if (included(fks_of(want, addable), fks_of(cur, droppable)))
+      soft("drops FOREIGN KEY constraints", "FOREIGN KEY constraints");
+    else
+      why("FOREIGN KEY constraints");
+  }
   auto cons_of = [](const Table& t) {
     std::multiset<std::string> out;
     for (const Index& ix : t.constraint_indexes) out.insert(ix.Key());
@@ -591,6 +696,14 @@ void Planner::DiffTable(TablePlan& tp) {
   // columns be folded into it; otherwise a column ALTER TABLE can't handle
   // is itself the reason.
   for (std::string& r : cannot) why(std::move(r));
+  if (hard == 0 && !tp.in_place_reasons.empty()) {
+    if (std::optional<std::string> blocker = InPlaceBlocker(tp)) {
+      tp.reasons.push_back("not in place: " + *blocker);
+    } else {
+      tp.in_place = true;
+      tp.reasons.clear();
+    }
+  }
   tp.rebuild = !tp.reasons.empty();
 }
 
@@ -608,6 +721,248 @@ bool Planner::HasDependants(const TablePlan& tp) const {
   for (const Trigger& tr : want_.triggers)
     if (Mentions(tr.sql, n)) return true;
   return false;
+}
+
+// Why the stored CREATE text of `tp`'s table cannot simply be replaced by the
+// desired one, or nullopt (then tp.in_place_old_sql/in_place_name are set and
+// tp.materialize lists the DEFAULT changes short records could hide).
+std::optional<std::string> Planner::InPlaceBlocker(TablePlan& tp) {
+  const Table& cur = tp.cur;
+  const Table& want = *tp.want;
+  if (!opt_.in_place) return "option in_place is false";
+  if (version_ < kInPlaceVersion) return "editing the stored definition needs SQLite 3.33";
+  // SQLITE_DBCONFIG_DEFENSIVE: PRAGMA writable_schema=ON is ignored (3.44
+  // documents it; 3.40 already refuses the UPDATE of sqlite_schema).
+  if (defensive_) return "the connection is in defensive mode (no writable_schema)";
+  // Records hold the values in the order the text lists the columns, and ADD
+  // COLUMN appends: the text must list them in the order they will be stored.
+  std::vector<std::string> after, wanted;
+  for (const Column& c : cur.columns)
+    if (want.FindColumn(c.name)) after.push_back(Lower(c.name));
+  for (const Column* a : tp.added) after.push_back(Lower(a->name));
+  for (const Column& w : want.columns) wanted.push_back(Lower(w.name));
+  if (after != wanted) return "the stored column order differs from the desired one";
+  // Renaming a table or column this one's FOREIGN KEYs name rewrites its
+  // text in an earlier step: the text the step replaces is then not the one
+  // replayed below (and its rollback would restore a stale one).
+  for (const ForeignKey& fk : tp.live->foreign_keys) {
+    if (fk.table == Lower(tp.live->name)) continue;
+    for (const auto& [from, to] : table_renames_)
+      if (fk.table == Lower(from)) return "a table its FOREIGN KEYs reference is renamed";
+    for (const TablePlan& o : tables_)
+      if (&o != &tp && fk.table == Lower(o.live->name) && !o.renamed_columns.empty())
+        return "a table its FOREIGN KEYs reference has a column renamed";
+  }
+  // Replay the ALTER TABLE steps before this one on the live definition in a
+  // scratch database: the text they leave is what the step replaces (and what
+  // its rollback restores), and its storage must be the desired text's.
+  std::string name = tp.live->name;
+  for (const auto& [from, to] : table_renames_)
+    if (EqualsNoCase(from, tp.live->name)) name = to;
+  constexpr int kScratch = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  Result<DbPtr> live_db = OpenDb(":memory:", kScratch);
+  Result<DbPtr> want_db = OpenDb(":memory:", kScratch);
+  if (!live_db.ok() || !want_db.ok()) return "could not open a scratch database";
+  sqlite3* a = live_db->get();
+  std::vector<std::string> replay{tp.live->sql};
+  if (name != tp.live->name)
+    replay.push_back(fmt::format("ALTER TABLE {} RENAME TO {}", QuoteIdent(tp.live->name),
+                                 QuoteIdent(name)));
+  for (const auto& [from, to] : tp.renamed_columns)
+    replay.push_back(fmt::format("ALTER TABLE {} RENAME COLUMN {} TO {}", QuoteIdent(name),
+                                 QuoteIdent(from), QuoteIdent(to)));
+  for (const Column* c : tp.added)
+    replay.push_back(fmt::format("ALTER TABLE {} ADD COLUMN {}", QuoteIdent(name), c->definition));
+  for (const Column* d : tp.dropped)
+    replay.push_back(
+        fmt::format("ALTER TABLE {} DROP COLUMN {}", QuoteIdent(name), QuoteIdent(d->source_name)));
+  for (const std::string& sql : replay)
+    if (!Exec(a, sql).ok()) return "its definition does not load in a scratch database";
+  Result<std::string> old_sql = QueryText(
+      a, fmt::format("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = {}",
+                     QuoteLiteral(name)));
+  if (!old_sql.ok() || old_sql->empty())
+    return "its definition does not load in a scratch database";
+  if (!Exec(want_db->get(), WithBareName(want.sql, name)).ok())
+    return "the desired definition does not load in a scratch database";
+  Result<std::string> before = StorageSignature(a, name);
+  Result<std::string> wanted_sig = StorageSignature(want_db->get(), name);
+  if (!before.ok() || !wanted_sig.ok() || before->empty() || *before != *wanted_sig)
+    return "the rows would be stored differently";
+
+  // A row written before a column was added by ALTER TABLE ADD COLUMN holds
+  // no value for it, and SQLite reads the column's current DEFAULT in its
+  // place: changing the DEFAULT in the text would change those rows. Such a
+  // column was added, so its old DEFAULT is constant (or none), it is not the
+  // first column, not in a key, not generated, and not NOT NULL without a
+  // DEFAULT (all things ADD COLUMN refuses).
+  tp.materialize.clear();
+  for (const ColumnChange& ch : tp.default_changes) {
+    const Column& c = *ch.cur;
+    bool first = !cur.columns.empty() && &cur.columns.front() == &c;
+    bool keyed = c.pk > 0 || c.unique;
+    for (const Index& ix : cur.constraint_indexes)
+      for (const IndexKey& k : ix.keys)
+        if (k.column == Lower(c.name)) keyed = true;
+    bool maybe_added = !first && !keyed && !c.generated() &&
+                       (!c.default_sql || IsConstantDefault(*c.default_sql)) &&
+                       !(c.not_null && IsNullDefault(c.default_sql));
+    if (maybe_added) tp.materialize.push_back(&c);
+  }
+  tp.in_place_old_sql = *old_sql;
+  tp.in_place_name = name;
+  if (!tp.materialize.empty()) materialized_.insert(Lower(tp.live->name));
+  return std::nullopt;
+}
+
+// The edit of table `name`'s stored text (schema-qualified when migrating an
+// attached database), as self-contained SQL: what migrate_plan shows is what
+// runs, from migrate_apply, a migrate_script in the sqlite3 shell, or a
+// rollback later.
+std::string InPlaceEditSql(std::string_view schema, const std::string& name,
+                           const std::string& new_sql, const std::optional<std::string>& expect,
+                           std::string_view failure) {
+  const std::string guard = QuoteIdent("_automigrate_in_place_check");
+  std::string out;
+  out += fmt::format("CREATE TEMP TABLE {}(ok INTEGER CONSTRAINT {} CHECK (ok));\n", guard,
+                     QuoteIdent(failure));
+  out += "PRAGMA writable_schema=ON;\n";
+  out += fmt::format("UPDATE {}.sqlite_schema SET sql = {} WHERE type = 'table' AND name = {}{};\n",
+                     QuoteIdent(schema), QuoteLiteral(new_sql), QuoteLiteral(name),
+                     expect ? " AND sql = " + QuoteLiteral(*expect) : "");
+  out += fmt::format("INSERT INTO temp.{} VALUES (changes() = 1);\n", guard);
+  // The UPDATE leaves schema_version alone, so other connections would keep
+  // the old definition (and SQLite's own statement cache its plans). A real
+  // DDL statement moves it, and every connection re-reads the schema at its
+  // next statement. Chosen over PRAGMA schema_version = N + 1: that needs N,
+  // which static SQL (migrate_script, rollback_sql) cannot know, and SQLite
+  // documents setting it as a corruption risk. It runs before the RESET: if
+  // anything fails after it, SQLite's rollback knows the schema changed and
+  // re-reads it, so no connection keeps the edited definition in memory.
+  out += fmt::format("CREATE TABLE {0}(x);\nDROP TABLE {0};\n",
+                     QualifiedName(schema, "_automigrate_schema_bump"));
+  // RESET: writable_schema off, and this connection re-parses every stored
+  // definition now (a text SQLite cannot read fails here, inside the
+  // transaction). integrity_check of sqlite_schema alone is O(schema); the
+  // full check would read every row of every table (README, Decisions).
+  out += "PRAGMA writable_schema=RESET;\n";
+  out += fmt::format(
+      "INSERT INTO temp.{} SELECT count(*) = 1 AND min(integrity_check) = 'ok' FROM "
+      "pragma_integrity_check('sqlite_schema', {});\n",
+      guard, QuoteLiteral(schema));
+  out += fmt::format("DROP TABLE temp.{};\n", guard);
+  return out;
+}
+
+void Planner::EmitInPlace(const TablePlan& tp) {
+  const Table& want = *tp.want;
+  const Table& cur = tp.cur;
+  const std::string& name = tp.in_place_name;
+  // The desired text as written, unless it spells the name otherwise (even
+  // only in case: readers of sqlite_schema match the text's name to the row's).
+  const std::string new_sql = want.name == name ? want.sql : WithBareName(want.sql, name);
+  Step s;
+  s.op = Op::kAlterTableInPlace;
+  s.object_type = "table";
+  s.object = want.name;
+  s.table_name = want.name;
+  std::string sql;
+  std::vector<std::string> materialized;
+  for (const Column* c : tp.materialize) {
+    // Writes the old DEFAULT into the rows that only read it (UPDATE writes
+    // whole records), before the text changes what they would read. UPDATE
+    // triggers on the table are dropped before and recreated after the step.
+    std::string old = c->default_sql ? "(" + *c->default_sql + ")" : "NULL";
+    sql += fmt::format("UPDATE {0} SET {1} = {1} WHERE {1} IS {2};\n", Q(name), QuoteIdent(c->name),
+                       old);
+    materialized.push_back(c->name);
+  }
+  sql += InPlaceEditSql(schema_, name, new_sql, std::nullopt,
+                        fmt::format("in-place edit of {} failed: no such table, or the schema "
+                                    "check after it is not ok",
+                                    name));
+  s.sql = std::move(sql);
+  s.reason = Join(tp.in_place_reasons, "; ");
+  if (materialized.empty()) {
+    s.reason += "; in place (no row is rewritten)";
+  } else {
+    s.reason += fmt::format(
+        "; in place (rows that hold the old DEFAULT of {} are written out first: they may predate "
+        "ADD COLUMN)",
+        Join(materialized, ", "));
+  }
+  double schema_ms = kSchemaChangeMs * 3 + SchemaMs(kCreateDropUsPerTable * 2 + kInPlaceUsPerTable);
+  s.est_ms = schema_ms;
+  if (!materialized.empty()) {
+    s.est_rows = Rows(tp.live->name);
+    s.est_ms += static_cast<double>(s.est_rows) * static_cast<double>(materialized.size()) *
+                kMaterializeUsPerRow / 1000.0;
+    if (s.est_rows > 0)
+      s.complexity = s.est_rows >= kComplexRows ? Complexity::kComplex : Complexity::kModerate;
+  }
+
+  // Rollback: the old text back. Rules it brings back (NOT NULL, CHECK,
+  // FOREIGN KEY) may be broken by rows written since: count them, and fail
+  // (the transaction undoes everything) rather than leave a schema its rows
+  // violate. NOT NULL and CHECK are counted before the edit: once NOT NULL
+  // is declared again, SQLite answers "b IS NULL" with false without
+  // reading a row. FOREIGN KEYs after it: foreign_key_check reads the
+  // declared keys.
+  std::vector<std::pair<std::string, std::string>> rules;  // constraint name, count query
+  for (const ColumnChange& ch : tp.kept)
+    if (ch.cur->not_null && !ch.want->not_null)
+      rules.push_back({fmt::format("rollback refused: {}.{} holds NULLs, so NOT NULL cannot come "
+                                   "back; fix those rows first",
+                                   name, ch.cur->name),
+                       fmt::format("SELECT count(*) FROM {} WHERE {} IS NULL", Q(name),
+                                   QuoteIdent(ch.cur->name))});
+  std::set<std::string> dropped;
+  for (const Column* d : tp.dropped) dropped.insert(Lower(d->name));
+  std::multiset<std::string> kept_checks;
+  for (const Check& ck : want.checks) kept_checks.insert(NormExpr(ck.expr));
+  for (const Check& ck : cur.checks) {
+    if (dropped.count(ck.column)) continue;
+    auto it = kept_checks.find(NormExpr(ck.expr));
+    if (it != kept_checks.end()) {
+      kept_checks.erase(it);
+      continue;
+    }
+    rules.push_back({fmt::format("rollback refused: rows of {} violate CHECK ({}); fix them first",
+                                 name, ck.expr),
+                     fmt::format("SELECT count(*) FROM {} WHERE NOT ({})", Q(name), ck.expr)});
+  }
+  std::vector<std::pair<std::string, std::string>> fk_rules;
+  std::multiset<std::string> kept_fks;
+  for (const ForeignKey& fk : want.foreign_keys) kept_fks.insert(fk.Key());
+  bool fk_back = false;
+  for (const ForeignKey& fk : cur.foreign_keys)
+    if (!dropped.count(fk.column) && !kept_fks.count(fk.Key())) fk_back = true;
+  if (fk_back)
+    fk_rules.push_back(
+        {fmt::format("rollback refused: rows of {} violate its FOREIGN KEYs; fix them first", name),
+         fmt::format("SELECT count(*) FROM pragma_foreign_key_check({}, {})", QuoteLiteral(name),
+                     QuoteLiteral(schema_))});
+  auto guard_sql = [&](const std::vector<std::pair<std::string, std::string>>& r) {
+    if (r.empty()) return std::string();
+    const std::string guard = QuoteIdent("_automigrate_rollback_check");
+    std::vector<std::string> cols, counts;
+    for (size_t i = 0; i < r.size(); ++i) {
+      cols.push_back(fmt::format("r{0} INTEGER CONSTRAINT {1} CHECK (r{0} = 0)", i,
+                                 QuoteIdent(r[i].first)));
+      counts.push_back("(" + r[i].second + ")");
+    }
+    return fmt::format("CREATE TEMP TABLE {0}({1});\nINSERT INTO temp.{0} SELECT {2};\n"
+                       "DROP TABLE temp.{0};\n",
+                       guard, Join(cols, ", "), Join(counts, ", "));
+  };
+  std::string back = guard_sql(rules);
+  back += InPlaceEditSql(
+      schema_, name, tp.in_place_old_sql, new_sql,
+      fmt::format("rollback of the in-place edit of {} refused: its definition changed since",
+                  name));
+  back += guard_sql(fk_rules);
+  s.rollback_sql = std::move(back);
+  plan_.steps.push_back(std::move(s));
 }
 
 // ---------------------------------------------------------------------------
@@ -665,7 +1020,8 @@ void Planner::PlanDependants() {
 
   for (const Trigger& t : live_.triggers) {
     const Trigger* w = want_.FindTrigger(t.name);
-    bool depends = Affected(t.table);
+    // An in-place step that UPDATEs the table must not fire its triggers.
+    bool depends = Affected(t.table) || materialized_.count(Lower(t.table)) > 0;
     for (const std::string& id : ddl::Identifiers(t.sql))
       if (affected_.count(id)) depends = true;
     if (!w || w->norm != t.norm || depends) drop_triggers_.push_back(&t);
@@ -678,10 +1034,16 @@ void Planner::PlanDependants() {
 }
 
 void Planner::PlanIndexes() {
+  // Lookups by lower-cased name: a scan per index made planning quadratic
+  // in the number of tables.
+  std::unordered_map<std::string, const TablePlan*> plans;
+  for (const TablePlan& tp : tables_) plans.emplace(Lower(tp.want->name), &tp);
+  std::unordered_set<std::string> created, dropped;
+  for (const Table* t : created_) created.insert(Lower(t->name));
+  for (const Table* t : dropped_) dropped.insert(Lower(t->name));
   auto plan_of = [&](std::string_view table) -> const TablePlan* {
-    for (const TablePlan& tp : tables_)
-      if (EqualsNoCase(tp.want->name, table)) return &tp;
-    return nullptr;
+    auto it = plans.find(Lower(table));
+    return it == plans.end() ? nullptr : it->second;
   };
   // The live index as it will be after hinted renames: table and columns.
   auto current_key = [&](const Index& ix) {
@@ -709,8 +1071,7 @@ void Planner::PlanIndexes() {
   std::set<const Index*> kept_live;
   for (const Index& w : want_.indexes) {
     if (rebuilt(w.table)) continue;  // created by the rebuild itself
-    bool new_table = std::any_of(created_.begin(), created_.end(),
-                                 [&](const Table* t) { return EqualsNoCase(t->name, w.table); });
+    bool new_table = created.count(Lower(w.table)) > 0;
     const Index* l = new_table ? nullptr : live_.FindIndex(w.name);
     if (!l && !new_table && w.renamed_from && !want_.FindIndex(*w.renamed_from))
       l = live_.FindIndex(*w.renamed_from);
@@ -726,8 +1087,7 @@ void Planner::PlanIndexes() {
     std::string t = l.table;
     for (const auto& [from, to] : table_renames_)
       if (EqualsNoCase(t, from)) t = to;
-    bool table_dropped = std::any_of(dropped_.begin(), dropped_.end(),
-                                     [&](const Table* d) { return EqualsNoCase(d->name, l.table); });
+    bool table_dropped = dropped.count(Lower(l.table)) > 0;
     if (table_dropped || rebuilt(t)) continue;
     drop_indexes_.push_back(&l);
   }
@@ -1088,6 +1448,12 @@ void Planner::EmitRebuild(TablePlan& tp) {
   }
   if (rowids_lost && rows > 0)
     warn.push_back(fmt::format("discards the implicit rowids of {} (WITHOUT ROWID)", want.name));
+  // Not destructive (every column is kept), but nothing but the backup
+  // undoes it: no rollback SQL below, so backup "auto" takes one.
+  if (rowids_replaced && rows > 0)
+    warn.push_back(fmt::format("the rows of {} take the values of {} as rowids: the old implicit "
+                               "rowids are not kept, and only the backup can undo this step",
+                               want.name, new_alias->name));
   if (!lost.empty() && rows == 0) s.destructive = true;
   if (lossy_type)
     warn.push_back(fmt::format("values of {} are converted to the new column types by affinity "
@@ -1325,10 +1691,13 @@ void Planner::EmitAll() {
   }
   for (const Index* ix : drop_indexes_) {
     bool gone = !want_.FindIndex(ix->name);
-    simple(Op::kDropIndex, "index", ix->name, ix->table,
-           fmt::format("DROP INDEX {};\n", Q(ix->name)),
-           Terminated(WithName(ix->sql, schema_, ix->name)),
-           gone ? "not in the desired schema" : "definition changed");
+    Step* s = simple(Op::kDropIndex, "index", ix->name, ix->table,
+                     fmt::format("DROP INDEX {};\n", Q(ix->name)),
+                     Terminated(WithName(ix->sql, schema_, ix->name)),
+                     gone ? "not in the desired schema" : "definition changed");
+    // DROP INDEX frees (and so reads) every page of the index.
+    s->est_rows = Rows(ix->table);
+    s->est_ms += static_cast<double>(s->est_rows) * kDropIndexUsPerRow / 1000.0;
   }
   // 4: hinted table renames (they repoint other tables' foreign keys).
   for (const auto& [from, to] : table_renames_) {
@@ -1391,6 +1760,7 @@ void Planner::EmitAll() {
       EmitRebuild(tp);
     } else {
       EmitAlters(tp);
+      if (tp.in_place) EmitInPlace(tp);
     }
   }
   // 8-10: indexes, views, triggers from the desired DDL.
@@ -1438,6 +1808,9 @@ Result<Plan> Planner::Run() {
   Result<int64_t> fk = QueryInt(db_, "PRAGMA foreign_keys", 0);
   fk_on_ = fk.ok() && *fk != 0;
   plan_.foreign_keys_on = fk_on_;
+  int defensive = 0;
+  defensive_ = sqlite3_db_config(db_, SQLITE_DBCONFIG_DEFENSIVE, -1, &defensive) != SQLITE_OK ||
+               defensive != 0;
   AM_RETURN_IF_ERROR(MatchTables());
   for (TablePlan& tp : tables_) DiffTable(tp);
   PlanDependants();

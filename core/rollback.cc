@@ -20,6 +20,7 @@
 #include "core/ddl.h"
 #include "core/files.h"
 #include "core/history.h"
+#include "core/plan.h"
 #include "core/quote.h"
 #include "core/sqlite_handle.h"
 #include "core/txn.h"
@@ -31,6 +32,19 @@ Status Fail(int code, std::string message) {
   return Status(code, "migrate_rollback: " + message);
 }
 Status Fail(std::string message) { return Fail(SQLITE_ERROR, std::move(message)); }
+
+// After a COMMIT that reported an error: whether `batch` is in the database
+// all the same, read back as any connection reads it (a hot journal is
+// rolled back first). Unknown (the read fails) counts as not committed.
+bool CommittedAnyway(sqlite3* db, std::string_view schema, const BatchRecord& batch) {
+  Result<std::vector<BatchRecord>> now = ReadBatches(db, schema, batch.batch);
+  if (!now.ok()) return false;
+  for (const BatchRecord& b : *now)
+    if (b.batch == batch.batch && b.status == "applied" && b.reverts == batch.reverts &&
+        b.started_at == batch.started_at)
+      return true;
+  return false;
+}
 
 double MsSince(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
@@ -164,10 +178,20 @@ Result<std::vector<Discarded>> SqlRollbackDiscards(sqlite3* db, std::string_view
         if (!old_columns.count(ddl::Lower(q.Text(0)))) added.emplace_back(q.Text(0), q.Text(1));
       AM_RETURN_IF_ERROR(q.status());
       for (const auto& [column, dflt] : added) {
+        // A DEFAULT such as CURRENT_TIMESTAMP gave the copied rows a value
+        // that evaluating it now no longer matches: filled values cannot be
+        // told from written ones, so every value counts (refuse, not lose).
+        const bool constant = ddl::IsConstantDefault(dflt);
         Result<int64_t> n = QueryInt(
-            db, fmt::format("SELECT count(*) FROM {} WHERE {} IS NOT ({})",
-                            QualifiedName(schema, s.object), QuoteIdent(column), dflt));
-        if (n.ok() && *n > 0) out.push_back({s.object + "." + column, *n, 0});
+            db, constant ? fmt::format("SELECT count(*) FROM {} WHERE {} IS NOT ({})",
+                                       QualifiedName(schema, s.object), QuoteIdent(column), dflt)
+                         : fmt::format("SELECT count(*) FROM {} WHERE {} IS NOT NULL",
+                                       QualifiedName(schema, s.object), QuoteIdent(column)));
+        if (n.ok() && *n > 0)
+          out.push_back({s.object + "." + column, *n, 0,
+                         constant ? "" : fmt::format("its DEFAULT {} is not constant, so the "
+                                                     "values it filled in count too",
+                                                     dflt)});
       }
     }
   }
@@ -221,6 +245,9 @@ Result<RollbackReport> RollbackBySql(sqlite3* db, const BatchRecord& target,
   AM_ASSIGN_OR_RETURN(int64_t fk_on, QueryInt(db, "PRAGMA foreign_keys", 0));
   ForeignKeysOff fk_guard;
   if (fk_on) AM_RETURN_IF_ERROR(fk_guard.Enable(db).WithPrefix("migrate_rollback"));
+  // Undoing an alter_table_in_place step edits sqlite_schema: see the guard.
+  WritableSchemaGuard schema_guard(db);
+  for (const StepRecord& s : steps) schema_guard.Arm(s.op == OpName(Op::kAlterTableInPlace));
   Transaction tx(db, "automigrate_rollback");
   if (Status s = tx.Begin(); !s.ok()) {
     if ((s.code() & 0xff) == SQLITE_BUSY)
@@ -289,9 +316,21 @@ Result<RollbackReport> RollbackBySql(sqlite3* db, const BatchRecord& target,
     Status s = RecordBatch(db, schema, batch, records);
     if (s.ok()) s = MarkRolledBack(db, schema, target.batch);
     if (s.ok()) s = tx.Commit(deadline);
+    if (!s.ok() && sqlite3_get_autocommit(db) && CommittedAnyway(db, schema, batch)) {
+      // An I/O error after the commit point (while the journal is cleaned
+      // up): the rollback is in the database, and must not be recorded as
+      // failed nor reported as not done.
+      deadline.Remove();
+      fk_guard.Restore();
+      schema_guard.Disarm();
+      return Fail(s.code(), fmt::format("the rollback was committed (batch {}), but SQLite "
+                                        "reported an error after the commit: {}",
+                                        batch.batch, s.message()));
+    }
     if (s.ok()) {
       deadline.Remove();
       fk_guard.Restore();
+      schema_guard.Disarm();
       report.batch = batch.batch;
       report.version = *batch.version;
       report.steps = batch.steps;
@@ -303,9 +342,11 @@ Result<RollbackReport> RollbackBySql(sqlite3* db, const BatchRecord& target,
   }
   // Undo, then record the failed attempt in a transaction of its own.
   tx.Rollback();
+  schema_guard.Reset();
   deadline.Remove();
   fk_guard.Restore();
   batch.status = "failed";
+  batch.version.reset();  // set for the commit that failed; a failed batch has none
   batch.error = failure.message();
   batch.schema_hash_after = hash_now;
   batch.duration_ms = MsSince(t0);
@@ -348,6 +389,7 @@ std::string RollbackReport::ToJson() const {
     e["table"] = x.table;
     e["rows_added_or_changed"] = x.rows_added_or_changed;
     e["rows_removed"] = x.rows_removed;
+    if (!x.note.empty()) e["note"] = x.note;
     d.push_back(std::move(e));
   }
   j["discarded"] = std::move(d);
@@ -440,8 +482,15 @@ Result<RollbackReport> RollbackBatch(sqlite3* db, std::optional<int64_t> batch,
   report.steps = 1;
   report.backup_id = backup->id;
   report.discarded = std::move(restored.discarded);
-  AM_ASSIGN_OR_RETURN(std::string hash, SchemaHash(db, o.schema));
-  report.schema_matches_before = hash == target->schema_hash_before;
+  // The restore has committed: an error reading the schema back now must
+  // not read as a rollback that did not happen.
+  Result<std::string> hash = SchemaHash(db, o.schema);
+  if (!hash.ok())
+    return Fail(hash.status().code(),
+                fmt::format("the rollback was committed (batch {}: the database is the backup's), "
+                            "but reading its schema back failed: {}",
+                            restored.batch, hash.status().message()));
+  report.schema_matches_before = *hash == target->schema_hash_before;
   report.duration_ms = restored.duration_ms;
   return report;
 }

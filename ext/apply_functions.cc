@@ -44,6 +44,7 @@ ApplyOptions ToApplyOptions(const Options& o) {
   a.backup_dir = o.backup_dir;
   a.max_execution_time_ms = o.max_execution_time_ms;
   a.expected_plan_hash = o.expected_plan_hash;
+  a.sorter_threads = o.sorter_threads;
   return a;
 }
 

@@ -228,6 +228,23 @@ Status SetProgressFile(const ParseContext& c, const json& v, Options* o) {
   return Status::Ok();
 }
 
+// An integer, not a boolean: a busy server may want fewer threads than cores.
+Status SetSorterThreads(const ParseContext& c, const json& v, Options* o) {
+  if (!v.is_number_unsigned() || v.get<uint64_t>() > static_cast<uint64_t>(kMaxSorterThreads))
+    return TypeError(c, "sorter_threads",
+                     fmt::format("an integer from 0 to {} (0: leave PRAGMA threads as it is)",
+                                 kMaxSorterThreads));
+  o->sorter_threads = static_cast<int>(v.get<uint64_t>());
+  return Status::Ok();
+}
+
+// false forces a rebuild where an alter_table_in_place step would do.
+Status SetInPlace(const ParseContext& c, const json& v, Options* o) {
+  if (!v.is_boolean()) return TypeError(c, "in_place", "a boolean");
+  o->plan.in_place = v.get<bool>();
+  return Status::Ok();
+}
+
 using Setter = Status (*)(const ParseContext&, const json&, Options*);
 
 struct OptionSpec {
@@ -253,6 +270,8 @@ constexpr OptionSpec kOptionSpecs[] = {
     {"full_integrity", kOptFullIntegrity, SetFullIntegrity},
     {"recent_batches", kOptRecentBatches, SetRecentBatches},
     {"progress_file", kOptProgressFile, SetProgressFile},
+    {"sorter_threads", kOptSorterThreads, SetSorterThreads},
+    {"in_place", kOptInPlace, SetInPlace},
 };
 
 const OptionSpec* FindSpec(std::string_view name) {
@@ -323,16 +342,23 @@ Result<Options> ParseOptionsArg(sqlite3* db, std::string_view function, sqlite3_
 }
 
 std::string OptionsToJson(const Options& o) {
-  nlohmann::ordered_json j;
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  JsonScope scope(j);  // see core/json_scope.h
+  ReserveMembers(j, 10);
   j["dry_run"] = o.dry_run;
   j["allow_destructive"] = o.allow_destructive;
   j["backup"] = BackupModeName(o.backup);
-  j["backup_dir"] = o.backup_dir ? nlohmann::ordered_json(*o.backup_dir) : nullptr;
+  if (o.backup_dir)
+    j["backup_dir"] = *o.backup_dir;
+  else
+    j["backup_dir"] = nullptr;
   j["max_execution_time_ms"] = o.max_execution_time_ms;
-  j["expected_plan_hash"] =
-      o.expected_plan_hash ? nlohmann::ordered_json(*o.expected_plan_hash) : nullptr;
-  j["rename"] = nlohmann::ordered_json::object();
-  for (const auto& [from, to] : o.plan.renames) j["rename"][from] = to;
+  if (o.expected_plan_hash)
+    j["expected_plan_hash"] = *o.expected_plan_hash;
+  else
+    j["expected_plan_hash"] = nullptr;
+  nlohmann::ordered_json& rename = j["rename"] = nlohmann::ordered_json::object();
+  for (const auto& [from, to] : o.plan.renames) rename[from] = to;
   j["column_order"] = o.plan.strict_column_order ? "strict" : "ignore";
   j["schema"] = o.plan.schema;
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
@@ -460,7 +486,9 @@ Result<ConfigureRequest> ParseConfigureArg(sqlite3* db, std::string_view functio
   // Values: null removes a stored key, so only the others are type-checked
   // (with the parser every function uses, so the messages match).
   json to_check = json::object();
+  JsonScope to_check_scope(to_check);  // see core/json_scope.h
   json changes = json::object();
+  JsonScope changes_scope(changes);
   for (const auto& [key, value] : j.items()) {
     if (key != "schema") changes[key] = value;
     if (key == "schema" || !value.is_null()) to_check[key] = value;
@@ -475,9 +503,13 @@ Result<ConfigureRequest> ParseConfigureArg(sqlite3* db, std::string_view functio
 }
 
 std::string StoredDefaultsToJson(const Options& o) {
-  nlohmann::ordered_json j;
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  JsonScope scope(j);  // see core/json_scope.h
   j["backup"] = BackupModeName(o.backup);
-  j["backup_dir"] = o.backup_dir ? nlohmann::ordered_json(*o.backup_dir) : nullptr;
+  if (o.backup_dir)
+    j["backup_dir"] = *o.backup_dir;
+  else
+    j["backup_dir"] = nullptr;
   j["max_execution_time_ms"] = o.max_execution_time_ms;
   j["column_order"] = o.plan.strict_column_order ? "strict" : "ignore";
   j["allow_destructive"] = o.allow_destructive;

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/apply.h"
 #include "core/plan.h"
 #include "core/sqlite_api.h"
 #include "core/status.h"
@@ -35,6 +36,8 @@ struct Options {
   std::optional<std::string> expected_plan_hash;  // lower-case hex, 32 digits
   // migrate_apply: a file that gets one line per finished step (progress).
   std::optional<std::string> progress_file;
+  // migrate_apply: PRAGMA threads while a plan builds indexes (0: untouched).
+  int sorter_threads = DefaultSorterThreads();
   // Keys of the backup and rollback functions only (not in OptionsToJson).
   bool force = false;                   // migrate_rollback
   std::string method = "auto";          // migrate_rollback: auto | sql | backup
@@ -60,10 +63,13 @@ enum OptionKey : uint32_t {
   kOptFullIntegrity = 1u << 12,
   kOptRecentBatches = 1u << 13,
   kOptProgressFile = 1u << 14,
+  kOptSorterThreads = 1u << 15,
+  kOptInPlace = 1u << 16,
 };
 // The planner functions and migrate_apply take every key: the same options
 // object can be reviewed with migrate_plan/migrate_status and then applied.
-inline constexpr uint32_t kAllOptionKeys = ((1u << 9) - 1) | kOptProgressFile;
+inline constexpr uint32_t kAllOptionKeys =
+    ((1u << 9) - 1) | kOptProgressFile | kOptSorterThreads | kOptInPlace;
 // What migrate_configure may store as per-database defaults (DESIGN.md).
 inline constexpr uint32_t kStorableOptionKeys =
     kOptBackup | kOptBackupDir | kOptMaxExecutionTimeMs | kOptColumnOrder | kOptAllowDestructive;

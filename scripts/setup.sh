@@ -44,6 +44,9 @@ FUZZ_PACKAGES=(
   libclang-rt-dev     # libFuzzer + sanitizer runtimes for clang
 )
 BENCH_PACKAGES=(
+  sqlite-utils        # bench.sh apply: sqlite-utils transform (rebuild contender)
+  python3-alembic     # bench.sh apply: Alembic batch_alter_table (rebuild contender)
+  python3-sqlalchemy  # Alembic's engine
 )
 
 while (($# > 0)); do

@@ -464,7 +464,10 @@ TEST_F(BadInput, OptionKeysAndValuesPerFunction) {
       {apply, {Text(schema), Text(Opt("force", true))},
        "migrate_apply: options: \"force\" cannot be used with migrate_apply; accepted keys: "
        "\"dry_run\", \"allow_destructive\", \"backup\", \"backup_dir\", \"max_execution_time_ms\", "
-       "\"expected_plan_hash\", \"rename\", \"column_order\", \"schema\", \"progress_file\""},
+       "\"expected_plan_hash\", \"rename\", \"column_order\", \"schema\", \"progress_file\", "
+       "\"sorter_threads\", \"in_place\""},
+      {apply, {Text(schema), Text(Opt("in_place", "no"))},
+       "migrate_apply: options: \"in_place\" must be a boolean"},
       // migrate_configure: storable keys only, each with its type.
       {"SELECT migrate_configure(?1)", {Text(Opt("dry_run", true))},
        "migrate_configure: options: \"dry_run\" cannot be stored; storable keys: "

@@ -671,6 +671,42 @@ void Generator::Mutate(Pair& p) {
         }
         break;
       }
+      case 20: {  // what an in-place edit of the stored definition can take
+        Column* c = pick_data();
+        if (!c) break;
+        int k = rng_.Int(0, 5);
+        if (k == 0 && c->not_null) {
+          c->not_null = false;
+          note("in place: drop NOT NULL " + t->name + "." + c->name);
+        } else if (k == 1 && c->check) {
+          c->check.reset();
+          note("in place: drop CHECK " + t->name + "." + c->name);
+        } else if (k == 2 && !t->checks.empty()) {
+          t->checks.clear();
+          note("in place: drop table CHECK " + t->name);
+        } else if (k == 3 && c->fk) {
+          c->fk.reset();
+          note("in place: drop FOREIGN KEY " + t->name + "." + c->name);
+        } else if (k == 4 && !t->strict) {
+          // Another spelling with the same affinity (datatype3.html 3.1).
+          static const std::map<std::string, std::vector<std::string>> kSame = {
+              {"INTEGER", {"INT", "INTEGER", "BIGINT", "SMALLINT", "UNSIGNED BIG INT"}},
+              {"TEXT", {"TEXT", "VARCHAR(10)", "CLOB", "NCHAR(55)"}},
+              {"REAL", {"REAL", "DOUBLE", "FLOAT"}},
+              {"NUMERIC", {"NUMERIC", "DECIMAL(10,5)", "BOOLEAN", "DATE"}},
+              {"BLOB", {"BLOB", ""}}};
+          std::string old = c->type;
+          c->type = rng_.Pick(kSame.at(AffinityOf(c->type)));
+          note("in place: retype " + t->name + "." + c->name + " " + old + " -> " + c->type);
+        } else {
+          bool vol = false;
+          c->dflt = rng_.Chance(0.2) ? std::nullopt : PickDefault(c->type, t->strict, &vol);
+          c->dflt_volatile = vol;
+          if (c->not_null && c->dflt == "NULL") c->dflt = std::nullopt;
+          note("in place: change DEFAULT " + t->name + "." + c->name);
+        }
+        break;
+      }
       default:
         note("respell only");  // the rendering differs anyway (quoting, case)
         break;

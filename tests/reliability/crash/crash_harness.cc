@@ -29,11 +29,13 @@
 //     and lands the new schema and rows.
 // backup_create: the database is untouched, a leftover file is complete and
 // verifies or has no sidecar and does not; a later backup_create works.
+// inplace: the same kills and checks for migrate_apply of kInPlaceSchema (only
+// alter_table_in_place steps; no backup under "auto"; rows never change).
 // backup_restore: the user's tables are exactly the pre-restore ones or
 // exactly the backup's, integrity ok, the restore batch recorded iff
 // restored; a later backup_restore lands the backup's content.
 //
-// Usage: automigrate_crash [--seed N] [--only apply|backup|restore]
+// Usage: automigrate_crash [--seed N] [--only apply|backup|restore|inplace]
 //                          [--mode wal|delete] [--delay-us N] [--rows N]
 //   --delay-us replays one kill point (with --only and --mode): the
 //   reproducer printed on a failure.
@@ -100,6 +102,26 @@ CREATE TRIGGER accounts_touch AFTER UPDATE OF email ON accounts
 BEGIN UPDATE accounts SET created = 'touched' WHERE id = new.id; END;
 )sql";
 
+// The same database changed only in ways an alter_table_in_place step takes
+// (no row is rewritten): accounts drops NOT NULL on email, retypes name with
+// the same affinity and gives created a DEFAULT (a column that may have been
+// added by ADD COLUMN: the step first writes the old DEFAULT, NULL, into rows
+// that lack it, so it scans the table); orders drops its FOREIGN KEY.
+constexpr std::string_view kInPlaceSchema = R"sql(
+CREATE TABLE accounts(id INTEGER PRIMARY KEY, email TEXT, name VARCHAR(200), balance TEXT,
+                      created TEXT DEFAULT 'unknown');
+CREATE INDEX accounts_email ON accounts(email);
+CREATE INDEX accounts_created ON accounts(created);
+CREATE TABLE orders(id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL,
+                    item TEXT, qty INTEGER);
+CREATE INDEX orders_account ON orders(account_id);
+CREATE VIEW account_totals AS
+  SELECT a.id, a.email, count(o.id) AS n FROM accounts a LEFT JOIN orders o ON o.account_id = a.id
+  GROUP BY a.id;
+CREATE TRIGGER accounts_touch AFTER UPDATE OF email ON accounts
+BEGIN UPDATE accounts SET created = 'touched' WHERE id = new.id; END;
+)sql";
+
 // Rows: balances are integers as text, with some that INTEGER affinity keeps
 // as text ('n/a'), turns into REAL ('12.5') or reads as a number ('007').
 constexpr std::string_view kSeedSql = R"sql(
@@ -151,7 +173,13 @@ class Harness {
 
  private:
   bool Prepare(const std::string& mode);
+  // `scenario` "apply" (kNewSchema, a rebuild) or "inplace" (kInPlaceSchema).
   bool RunApply(const std::string& mode, int points);
+  // Which desired schema Prepare and RunApply use.
+  void UseScenario(const std::string& scenario) {
+    scenario_ = scenario;
+    desired_ = scenario == "inplace" ? kInPlaceSchema : kNewSchema;
+  }
   bool RunBackup(const std::string& mode, int points);
   bool RunRestore(const std::string& mode, int points);
 
@@ -223,6 +251,8 @@ class Harness {
   }
 
   Config config_;
+  std::string scenario_ = "apply";
+  std::string_view desired_ = kNewSchema;
   int jobs_ = 2;
   std::mutex fail_mutex_;
   std::mt19937_64 rng_;
@@ -310,16 +340,17 @@ bool Harness::Prepare(const std::string& mode) {
               Query(db.get(), kSeedOrdersSql, {rows}, &ignored, &error) &&
               Exec(db.get(), "COMMIT", &error) && ReadState(db.get(), &old_, &error);
     // The new rows as SQLite's INTEGER affinity converts them, computed
-    // without the extension.
-    ok = ok &&
-         Exec(db.get(),
+    // without the extension; an in-place change keeps every row as it is.
+    if (scenario_ == "inplace") new_.accounts = old_.accounts;
+    ok = ok && (scenario_ == "inplace" ||
+         (Exec(db.get(),
               "CREATE TEMP TABLE expect_accounts(id INTEGER PRIMARY KEY, email TEXT NOT NULL, "
               "name TEXT, balance INTEGER, created TEXT);"
               "INSERT INTO expect_accounts SELECT * FROM accounts;",
               &error) &&
          HashQuery(db.get(), "SELECT * FROM expect_accounts ORDER BY id", &new_.accounts, nullptr,
                    &error) &&
-         Exec(db.get(), "DROP TABLE temp.expect_accounts", &error);
+         Exec(db.get(), "DROP TABLE temp.expect_accounts", &error)));
     new_.orders = old_.orders;
     std::string journal;
     ok = ok && QueryOne(db.get(), "PRAGMA journal_mode", {}, &journal, &error);
@@ -327,7 +358,7 @@ bool Harness::Prepare(const std::string& mode) {
     if (!ok) return std::fprintf(stderr, "crash: template: %s\n", error.c_str()), false;
   }
   desired_path_ = tmp_->path() + "/desired.sql";
-  if (!WriteFile(desired_path_, kNewSchema)) return false;
+  if (!WriteFile(desired_path_, desired_)) return false;
   // The new schema as migrate_apply leaves it: a calibration apply on a copy.
   std::string calib = tmp_->path() + "/calib-" + mode + ".db";
   fs::remove_all(calib + ".backups");
@@ -335,19 +366,31 @@ bool Harness::Prepare(const std::string& mode) {
   DbPtr db = OpenWithExtension(calib, &error);
   std::string result;
   if (!db ||
-      !QueryOne(db.get(), "SELECT migrate_apply(?1)", {std::string(kNewSchema)}, &result, &error)) {
+      !QueryOne(db.get(), "SELECT migrate_apply(?1)", {std::string(desired_)}, &result, &error)) {
     std::fprintf(stderr, "crash: calibration apply (%s): %s\n", mode.c_str(), error.c_str());
     return false;
   }
   State got;
   if (!ReadState(db.get(), &got, &error)) return false;
   if (got.accounts != new_.accounts || got.orders != new_.orders) {
-    Fail("apply", mode, -1, 0, "an uninterrupted migrate_apply changed the rows");
+    Fail(scenario_, mode, -1, 0, "an uninterrupted migrate_apply changed the rows");
     return false;
   }
-  if (got.schema == old_.schema || got.schema.find("balance INTEGER") == std::string::npos) {
-    Fail("apply", mode, -1, 0, "an uninterrupted migrate_apply did not land the new schema");
+  const std::string marker = scenario_ == "inplace" ? "name VARCHAR(200)" : "balance INTEGER";
+  if (got.schema == old_.schema || got.schema.find(marker) == std::string::npos) {
+    Fail(scenario_, mode, -1, 0, "an uninterrupted migrate_apply did not land the new schema");
     return false;
+  }
+  if (scenario_ == "inplace") {
+    // The phase is only worth its time if the plan really is in place.
+    std::string ops;
+    if (!QueryOne(db.get(), "SELECT group_concat(DISTINCT op) FROM migration_history", {}, &ops,
+                  &error) ||
+        ops.find("alter_table_in_place") == std::string::npos ||
+        ops.find("rebuild_table") != std::string::npos) {
+      Fail(scenario_, mode, -1, 0, "the in-place plan ran " + ops + " " + error);
+      return false;
+    }
   }
   new_.schema = got.schema;
   return true;
@@ -423,14 +466,14 @@ void FreshCopy(const std::string& from, const std::string& db_path) {
 
 bool Harness::RunApply(const std::string& mode, int points) {
   auto db_path = [&](int w) {
-    return tmp_->path() + "/apply-" + mode + "-w" + std::to_string(w) + ".db";
+    return tmp_->path() + "/" + scenario_ + "-" + mode + "-w" + std::to_string(w) + ".db";
   };
   auto args = [&](int w) {
     return std::vector<std::string>{SelfExe(), config_.control ? "child-nonatomic" : "child-apply",
                                     db_path(w), desired_path_, config_.ext_path};
   };
   const int64_t duration = MeasureParallel(
-      args, [&](int w) { FreshCopy(template_path_, db_path(w)); }, "apply", mode);
+      args, [&](int w) { FreshCopy(template_path_, db_path(w)); }, scenario_, mode);
   if (duration < 0) return false;
   const int64_t max_delay = duration * 12 / 10;
   const std::vector<int64_t> delays = Delays(points, max_delay);
@@ -444,7 +487,7 @@ bool Harness::RunApply(const std::string& mode, int points) {
     int exit_code = 0;
     bool finished = KillAfter(args(w), delay, log, &exit_code);
     auto fail = [&](const std::string& what) {
-      Fail("apply", mode, point, delay, what);
+      Fail(scenario_, mode, point, delay, what);
       return std::string("FAILED");
     };
     if (finished && exit_code != 0)
@@ -486,7 +529,11 @@ bool Harness::RunApply(const std::string& mode, int points) {
         return fail("the applied batch has " + batches[0][2] + " steps but " + steps +
                     " applied history rows " + error);
       std::string recorded;
-      if (batches[0][3] == "NULL" ||
+      // backup "auto" takes none for in-place steps (they have rollback SQL).
+      if (scenario_ == "inplace") {
+        if (batches[0][3] != "NULL")
+          return fail("the in-place batch took a backup (backup_id " + batches[0][3] + ")");
+      } else if (batches[0][3] == "NULL" ||
           !QueryOne(db.get(), "SELECT count(*) FROM _automigrate_backups WHERE id = ?1",
                     {batches[0][3]}, &recorded, &error) ||
           recorded != "1")
@@ -503,7 +550,7 @@ bool Harness::RunApply(const std::string& mode, int points) {
     complete_backups += complete;
     // A later apply lands the new schema (nothing to do when it is there).
     std::string out;
-    if (!QueryOne(ext.get(), "SELECT migrate_apply(?1)", {std::string(kNewSchema)}, &out, &error))
+    if (!QueryOne(ext.get(), "SELECT migrate_apply(?1)", {std::string(desired_)}, &out, &error))
       return fail("the later migrate_apply failed: " + error);
     json r = json::parse(out, nullptr, false);
     if (r.is_discarded() || r["batch"].is_null() != is_new)
@@ -515,11 +562,12 @@ bool Harness::RunApply(const std::string& mode, int points) {
                   detail);
     // Coverage: where the kill landed, as far as the files tell.
     return is_new     ? (finished ? "finished" : "killed after commit")
+           : scenario_ == "inplace" ? "killed before commit"
            : complete ? "killed after the backup, before commit"
            : partial  ? "killed during the backup"
                       : "killed before the backup";
   });
-  summary_.push_back("crash/apply " + mode + ": " + std::to_string(points) +
+  summary_.push_back("crash/" + scenario_ + " " + mode + ": " + std::to_string(points) +
                      " kill points over [0, " + std::to_string(max_delay / 1000) +
                      " ms] (uninterrupted run " + std::to_string(duration / 1000) + " ms), " +
                      std::to_string(failures_.size() - failures_before) + " failures; " +
@@ -581,6 +629,12 @@ bool Harness::RunBackup(const std::string& mode, int points) {
                   {}, &out, &error) ||
         out != "1")
       return fail("a later backup_create failed or does not verify: " + error + out);
+    // ... and removed the partial file the killed one left (its writer is gone).
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(path + ".backups", ec))
+      if (e.path().extension() == ".db" && !fs::exists(e.path().string() + ".json"))
+        return fail("a partial backup file is left after the later backup_create: " +
+                    e.path().string());
     return complete  ? (recorded != "0" ? "file complete, recorded" : "file complete, not recorded")
            : partial ? "file partial (does not verify)"
                      : "no file";
@@ -689,6 +743,9 @@ bool Harness::RunRestore(const std::string& mode, int points) {
         !IntegrityOk(ext.get(), &detail, /*quick=*/true))
       return fail("after the later backup_restore the database is not the backup's " + error +
                   detail);
+    // The later restore removed the scratch copy the killed one left.
+    if (const std::vector<fs::path> left = scratch_files(w); !left.empty())
+      return fail("a scratch file is left after the later backup_restore: " + left[0].string());
     return is_restored ? (finished ? "finished" : "killed after the restore committed")
                        : "killed before the restore committed";
   });
@@ -711,12 +768,13 @@ int Harness::Run() {
   const int apply_points = replay ? 1 : Scaled(50, 3);
   const int backup_points = replay ? 1 : Scaled(10, 2);
   const int restore_points = replay ? 1 : Scaled(10, 2);
+  const int inplace_points = replay ? 1 : Scaled(10, 2);
   const double start = NowMs();
-  int apply_total = 0;
+  int apply_total = 0, inplace_total = 0;
   std::map<std::string, int> per_mode;
   for (const std::string mode : {"wal", "delete"}) {
     if (!config_.mode.empty() && config_.mode != mode) continue;
-    if (!Prepare(mode)) return 1;
+    if (config_.only != "inplace" && !Prepare(mode)) return 1;
     if (config_.only.empty() || config_.only == "apply") {
       if (!RunApply(mode, apply_points)) return 1;
       apply_total += apply_points;
@@ -726,17 +784,24 @@ int Harness::Run() {
       if (!RunBackup(mode, backup_points)) return 1;
     if (config_.only.empty() || config_.only == "restore")
       if (!RunRestore(mode, restore_points)) return 1;
+    if (config_.only.empty() || config_.only == "inplace") {
+      UseScenario("inplace");
+      if (!Prepare(mode) || !RunApply(mode, inplace_points)) return 1;
+      UseScenario("apply");
+      inplace_total += inplace_points;
+    }
   }
   for (const std::string& line : summary_) std::printf("%s\n", line.c_str());
   std::printf(
       "crash: %d migrate_apply kill points (%d WAL, %d DELETE), %d backup_create, %d "
-      "backup_restore, %zu failures, seed %" PRIu64 ", %d rows, %.1f s\n",
+      "backup_restore, %d in-place migrate_apply, %zu failures, seed %" PRIu64
+      ", %d rows, %.1f s\n",
       apply_total, per_mode["wal"], per_mode["delete"],
       (config_.mode.empty() ? 2 : 1) *
           (config_.only.empty() || config_.only == "backup" ? backup_points : 0),
       (config_.mode.empty() ? 2 : 1) *
           (config_.only.empty() || config_.only == "restore" ? restore_points : 0),
-      failures_.size(), config_.seed, config_.rows, (NowMs() - start) / 1000);
+      inplace_total, failures_.size(), config_.seed, config_.rows, (NowMs() - start) / 1000);
   if (config_.control) {
     // Expected: failures. Exit 0 only when the harness caught the
     // non-atomic migration at least once.
@@ -833,15 +898,15 @@ int main(int argc, char** argv) {
       config.control = true, config.only = "apply";
     else {
       std::fprintf(stderr,
-                   "usage: %s [--seed N] [--only apply|backup|restore] [--mode wal|delete] "
-                   "[--delay-us N] [--rows N]\n",
+                   "usage: %s [--seed N] [--only apply|backup|restore|inplace] "
+                   "[--mode wal|delete] [--delay-us N] [--rows N]\n",
                    argv[0]);
       return 2;
     }
   }
   if (!config.only.empty() && config.only != "apply" && config.only != "backup" &&
-      config.only != "restore")
-    return std::fprintf(stderr, "crash: --only apply|backup|restore\n"), 2;
+      config.only != "restore" && config.only != "inplace")
+    return std::fprintf(stderr, "crash: --only apply|backup|restore|inplace\n"), 2;
   if (!config.mode.empty() && config.mode != "wal" && config.mode != "delete")
     return std::fprintf(stderr, "crash: --mode wal|delete\n"), 2;
   try {
