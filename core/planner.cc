@@ -122,6 +122,28 @@ std::string AffinityConverted(const std::string& v, const std::string& from, con
       v, to == "REAL" ? "REAL" : "NUMERIC");
 }
 
+// A pre-check projection column must also carry the new column's affinity,
+// as a column reference in a CHECK or index expression does ("c" < 1000
+// compares text under TEXT affinity), but a CASE has none: only CAST gives
+// one. CAST(v AS T) keeps v's value when LosslessUnder holds, so rows where
+// it holds are checked through the cast, the others as they are.
+std::string CastForAffinity(const std::string& v, const std::string& aff) {
+  if (aff == "BLOB") return v;
+  if (aff == "TEXT" || aff == "REAL") return fmt::format("CAST({} AS {})", v, aff);
+  // INTEGER and NUMERIC store a real with an integer value as an integer
+  // (118.0 becomes 118); CAST(118.0 AS NUMERIC) alone would keep the real.
+  return fmt::format(
+      "CAST(CASE WHEN typeof({0}) = 'real' AND {0} = CAST({0} AS INTEGER) THEN CAST({0} AS "
+      "INTEGER) ELSE {0} END AS NUMERIC)",
+      v);
+}
+
+std::string LosslessUnder(const std::string& v, const std::string& aff) {
+  if (aff == "BLOB") return "1";
+  if (aff == "TEXT") return fmt::format("typeof({}) <> 'blob'", v);
+  return fmt::format("typeof({}) IN ('integer', 'real', 'null')", v);
+}
+
 bool Mentions(std::string_view sql, std::string_view ident) {
   return ddl::Identifiers(sql).count(Lower(ident)) > 0;
 }
@@ -180,6 +202,28 @@ std::string RenamedColumnsSql(const std::string& create_sql, const std::string& 
       db, fmt::format("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = {}",
                       QuoteLiteral(name)));
   return sql.ok() && !sql->empty() ? *sql : by_tokens();
+}
+
+// Whether SQLite's ALTER TABLE RENAME COLUMN of `renames` fails on table
+// `name` defined by `create_sql`, tried in a scratch database. SQLite 3.40
+// fails to rename a PRIMARY KEY column of a WITHOUT ROWID table that a
+// UNIQUE constraint also covers (the redundant constraint has no index, so
+// its column reference is not rewritten: "no such column", or a quoted name
+// re-read as a string: "expressions prohibited in PRIMARY KEY and UNIQUE
+// constraints"). A definition the scratch database does not take at all is
+// not judged (false).
+bool RenameColumnFails(const std::string& create_sql, const std::string& name,
+                       const std::vector<std::pair<std::string, std::string>>& renames) {
+  Result<DbPtr> scratch = OpenDb(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (!scratch.ok()) return false;
+  sqlite3* db = scratch->get();
+  if (!Exec(db, create_sql).ok()) return false;
+  for (const auto& [from, to] : renames)
+    if (!Exec(db, fmt::format("ALTER TABLE {} RENAME COLUMN {} TO {}", QuoteIdent(name),
+                              QuoteIdent(from), QuoteIdent(to)))
+             .ok())
+      return true;
+  return false;
 }
 
 // The CREATE text with its object name replaced by `name`, never
@@ -245,6 +289,9 @@ struct TablePlan {
   std::vector<const Column*> added;
   std::vector<const Column*> dropped;  // in cur
   std::vector<std::pair<std::string, std::string>> renamed_columns;  // live name -> new name
+  // SQLite's RENAME COLUMN fails on the live definition (see
+  // RenameColumnFails): the renames are folded into a rebuild.
+  bool renames_by_rebuild = false;
   bool rebuild = false;
   bool recreate_virtual = false;
   std::vector<std::string> reasons;  // why a rebuild
@@ -285,7 +332,10 @@ class Planner {
   void EmitInPlace(const TablePlan& tp);
   void AddPrechecks(const TablePlan& tp, bool fill_defaults, bool with_unique_indexes,
                     std::vector<Precheck>* out);
-  void CountDuplicates(const std::string& from, const std::vector<IndexKey>& keys,
+  // typed_from/from: Projection with and without typed (rows where
+  // _automigrate_exact is 1 are read from the first, the others from the second).
+  void CountDuplicates(const std::string& typed_from, const std::string& from,
+                       const std::vector<IndexKey>& keys,
                        const std::optional<std::string>& where, const std::string& table,
                        const std::string& rule, std::vector<Precheck>* out);
   void SuggestRenames();
@@ -298,11 +348,15 @@ class Planner {
   std::string RebuildSql(std::string_view current_name, const Table& target,
                          const std::vector<std::pair<std::string, std::string>>& copy,
                          bool keep_sequence, const std::vector<std::string>& index_sql) const;
-  std::string Projection(const TablePlan& tp, bool fill_defaults) const;
+  // typed: columns cast to their affinity, valid on rows where
+  // _automigrate_exact is 1 (the others are checked untyped).
+  std::string Projection(const TablePlan& tp, bool fill_defaults, bool typed = false) const;
   void Count(const std::string& sql, Precheck pc, std::vector<Precheck>* out);
   // Column renames run as ALTER TABLE RENAME COLUMN before a rebuild, so
   // SQLite repoints child tables' foreign keys; the copy then reads new names.
-  bool RenamesBeforeRebuild() const { return version_ >= kRenameColumnVersion; }
+  bool RenamesBeforeRebuild(const TablePlan& tp) const {
+    return version_ >= kRenameColumnVersion && !tp.renames_by_rebuild;
+  }
   std::string Q(std::string_view name) const { return QualifiedName(schema_, name); }
   bool Affected(std::string_view name) const { return affected_.count(Lower(name)) > 0; }
   bool HasDependants(const TablePlan& tp) const;
@@ -406,7 +460,11 @@ Status Planner::MatchTables() {
   }
   for (const Table& l : live_.tables)
     if (!matched_live.count(&l)) dropped_.push_back(&l);
-  for (TablePlan& tp : tables_) MatchColumns(tp);
+  for (TablePlan& tp : tables_) {
+    MatchColumns(tp);
+    if (version_ >= kRenameColumnVersion && !tp.renamed_columns.empty())
+      tp.renames_by_rebuild = RenameColumnFails(tp.live->sql, tp.live->name, tp.renamed_columns);
+  }
   ApplyRenamesToModel();
   return Status::Ok();
 }
@@ -493,7 +551,7 @@ void Planner::ApplyRenamesToModel() {
       // Only SQLite's RENAME COLUMN repoints child keys; without it (older
       // SQLite: the rename is folded into a rebuild) the children differ
       // from the desired schema and are rebuilt too.
-      if (version_ >= kRenameColumnVersion) rename_fk_targets(tp.cur.name, tp.cur.name, from, to);
+      if (RenamesBeforeRebuild(tp)) rename_fk_targets(tp.cur.name, tp.cur.name, from, to);
     }
   }
 }
@@ -692,6 +750,8 @@ void Planner::DiffTable(TablePlan& tp) {
   }
   if (!tp.renamed_columns.empty() && version_ < kRenameColumnVersion)
     why("ALTER TABLE RENAME COLUMN needs SQLite 3.25");
+  else if (tp.renames_by_rebuild)
+    why("SQLite's ALTER TABLE RENAME COLUMN fails on this table's definition");
   // Only when something else already forces a rebuild would ALTER-able
   // columns be folded into it; otherwise a column ALTER TABLE can't handle
   // is itself the reason.
@@ -1140,7 +1200,7 @@ std::string Planner::RebuildSql(std::string_view current_name, const Table& targ
 
 // The live rows seen through the desired table's column names: what the new
 // table would hold. Data pre-checks count rule violations over it.
-std::string Planner::Projection(const TablePlan& tp, bool fill_defaults) const {
+std::string Planner::Projection(const TablePlan& tp, bool fill_defaults, bool typed) const {
   std::vector<std::string> items;
   for (const Column& w : tp.want->columns) {
     if (w.generated()) continue;
@@ -1158,15 +1218,43 @@ std::string Planner::Projection(const TablePlan& tp, bool fill_defaults) const {
   }
   if (items.empty()) items.push_back("NULL AS _automigrate_none");
   std::string inner = fmt::format("SELECT {} FROM {}", Join(items, ", "), Q(tp.live->name));
-  // Generated columns are computed over the stored ones, as the new table will.
-  std::vector<std::string> generated;
+  std::string alias = QuoteIdent(tp.want->name);
+  auto affinity = [&](const Column& w) {
+    return tp.want->strict && Upper(w.type) == "ANY" ? std::string("BLOB") : Affinity(w.type);
+  };
+  // Each column as `typed` asks (see CastForAffinity), and
+  // _automigrate_exact: whether every column's cast keeps its value.
+  std::vector<std::string> outer, exact = {"1"};
+  for (const Column& w : tp.want->columns) {
+    if (w.generated()) continue;
+    std::string n = QuoteIdent(w.name);
+    outer.push_back(fmt::format("{} AS {}", typed ? CastForAffinity(n, affinity(w)) : n, n));
+    exact.push_back(LosslessUnder(n, affinity(w)));
+  }
+  if (outer.empty()) outer.push_back("_automigrate_none");
+  inner = fmt::format("SELECT {}, ({}) AS _automigrate_exact FROM ({}) AS {}", Join(outer, ", "),
+                      Join(exact, " AND "), inner, alias);
+  // Generated columns are computed over the stored ones, as the new table
+  // will, and then take their own column's affinity.
+  std::vector<std::string> generated, gen_cols, gen_exact = {"_automigrate_exact"};
   for (const Column& w : tp.want->columns)
-    if (w.generated() && w.generated_expr)
-      generated.push_back(fmt::format("({}) AS {}", *w.generated_expr, QuoteIdent(w.name)));
-  if (!generated.empty())
-    inner = fmt::format("SELECT *, {} FROM ({}) AS {}", Join(generated, ", "), inner,
-                        QuoteIdent(tp.want->name));
-  return fmt::format("({}) AS {}", inner, QuoteIdent(tp.want->name));
+    if (w.generated() && w.generated_expr) {
+      std::string n = QuoteIdent(w.name);
+      generated.push_back(fmt::format("({}) AS {}", *w.generated_expr, n));
+      gen_cols.push_back(fmt::format("{} AS {}", typed ? CastForAffinity(n, affinity(w)) : n, n));
+      gen_exact.push_back(LosslessUnder(n, affinity(w)));
+    }
+  if (!generated.empty()) {
+    inner = fmt::format("SELECT *, {} FROM ({}) AS {}", Join(generated, ", "), inner, alias);
+    std::vector<std::string> cols;
+    for (const Column& w : tp.want->columns)
+      if (!w.generated()) cols.push_back(QuoteIdent(w.name));
+    if (cols.empty()) cols.push_back("_automigrate_none");
+    cols.insert(cols.end(), gen_cols.begin(), gen_cols.end());
+    inner = fmt::format("SELECT {}, ({}) AS _automigrate_exact FROM ({}) AS {}", Join(cols, ", "),
+                        Join(gen_exact, " AND "), inner, alias);
+  }
+  return fmt::format("({}) AS {}", inner, alias);
 }
 
 void Planner::Count(const std::string& sql, Precheck pc, std::vector<Precheck>* out) {
@@ -1192,20 +1280,28 @@ void AddPrecheckWarnings(Step& step) {
   }
 }
 
-void Planner::CountDuplicates(const std::string& from, const std::vector<IndexKey>& keys,
+void Planner::CountDuplicates(const std::string& typed_from, const std::string& from,
+                              const std::vector<IndexKey>& keys,
                               const std::optional<std::string>& where, const std::string& table,
                               const std::string& rule, std::vector<Precheck>* out) {
-  std::vector<std::string> group, not_null;
-  for (const IndexKey& k : keys) {
+  // Key values are computed in each half (where affinities apply), then
+  // grouped: NULL keys are distinct, so rows with one are left out.
+  std::vector<std::string> values, group, not_null;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const IndexKey& k = keys[i];
     std::string e = k.column.empty() ? "(" + k.expr + ")" : QuoteIdent(k.column);
     not_null.push_back(e + " IS NOT NULL");
-    group.push_back(fmt::format("{} COLLATE {}", e, k.collation.empty() ? "BINARY" : k.collation));
+    values.push_back(fmt::format("{} AS _automigrate_k{}", e, i));
+    group.push_back(fmt::format("_automigrate_k{} COLLATE {}", i,
+                                k.collation.empty() ? "BINARY" : k.collation));
   }
   std::string filter = Join(not_null, " AND ");
   if (where) filter += " AND (" + *where + ")";
-  Count(fmt::format("SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {} WHERE {} "
-                    "GROUP BY {} HAVING count(*) > 1)",
-                    from, filter, Join(group, ", ")),
+  Count(fmt::format("SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM ("
+                    "SELECT {0} FROM {1} WHERE _automigrate_exact AND {3} UNION ALL "
+                    "SELECT {0} FROM {2} WHERE NOT _automigrate_exact AND {3}) "
+                    "GROUP BY {4} HAVING count(*) > 1)",
+                    Join(values, ", "), typed_from, from, filter, Join(group, ", ")),
         {table, "", rule, 0}, out);
 }
 
@@ -1235,6 +1331,7 @@ void Planner::AddPrechecks(const TablePlan& tp, bool fill_defaults, bool with_un
   const Table& want = *tp.want;
   const Table& cur = tp.cur;
   std::string from = Projection(tp, fill_defaults);
+  std::string typed_from = Projection(tp, fill_defaults, /*typed=*/true);
   std::string tname = want.name;
 
   for (const Column& w : want.columns) {
@@ -1255,12 +1352,14 @@ void Planner::AddPrechecks(const TablePlan& tp, bool fill_defaults, bool with_un
   for (const Check& ck : cur.checks) old_checks.insert(NormExpr(ck.expr));
   for (const Check& ck : want.checks) {
     if (old_checks.count(NormExpr(ck.expr))) continue;
-    Count(fmt::format("SELECT count(*) FROM {} WHERE NOT ({})", from, ck.expr),
+    Count(fmt::format("SELECT (SELECT count(*) FROM {0} WHERE _automigrate_exact AND NOT ({1})) + "
+                      "(SELECT count(*) FROM {2} WHERE NOT _automigrate_exact AND NOT ({1}))",
+                      typed_from, ck.expr, from),
           {tname, ck.column, fmt::format("CHECK ({})", ck.expr)}, out);
   }
   auto duplicates = [&](const std::vector<IndexKey>& keys, const std::optional<std::string>& where,
                         const std::string& rule) {
-    CountDuplicates(from, keys, where, tname, rule, out);
+    CountDuplicates(typed_from, from, keys, where, tname, rule, out);
   };
   std::multiset<std::string> old_cons;
   for (const Index& ix : cur.constraint_indexes) old_cons.insert(ix.Key());
@@ -1388,7 +1487,7 @@ void Planner::EmitRebuild(TablePlan& tp) {
       if (both_rowid && new_alias == &w && !old_rowid.empty()) copy.push_back({w.name, old_rowid});
       continue;
     }
-    std::string expr = QuoteIdent(RenamesBeforeRebuild() ? c->name : c->source_name);
+    std::string expr = QuoteIdent(RenamesBeforeRebuild(tp) ? c->name : c->source_name);
     if (w.not_null && !c->not_null && !IsNullDefault(w.default_sql)) {
       // NULLs would fail the new NOT NULL: they take the column's DEFAULT.
       expr = fmt::format("coalesce({}, ({}))", expr, *w.default_sql);
@@ -1469,12 +1568,12 @@ void Planner::EmitRebuild(TablePlan& tp) {
     // the rename_column steps and this one; undoing those renames follows.
     Table target = *tp.live;
     auto renamed = [&](const std::string& live_name) {
-      if (RenamesBeforeRebuild())
+      if (RenamesBeforeRebuild(tp))
         for (const auto& [from, to] : tp.renamed_columns)
           if (EqualsNoCase(from, live_name)) return to;
       return live_name;
     };
-    if (RenamesBeforeRebuild() && !tp.renamed_columns.empty())
+    if (RenamesBeforeRebuild(tp) && !tp.renamed_columns.empty())
       target.sql = RenamedColumnsSql(target.sql, tp.live->name, tp.renamed_columns);
     std::vector<std::pair<std::string, std::string>> back;
     const Column* old_alias = tp.live->RowidAlias();
@@ -1498,7 +1597,7 @@ void Planner::EmitRebuild(TablePlan& tp) {
       std::string sql = ix.sql;
       if (!EqualsNoCase(tp.live->name, want.name))
         sql = ddl::RenameIdentifier(sql, tp.live->name, want.name);
-      if (RenamesBeforeRebuild())
+      if (RenamesBeforeRebuild(tp))
         for (const auto& [from, to] : tp.renamed_columns) sql = ddl::RenameIdentifier(sql, from, to);
       live_index_sql.push_back(WithName(sql, schema_, ix.name));
     }
@@ -1756,7 +1855,7 @@ void Planner::EmitAll() {
   for (TablePlan& tp : tables_) {
     if (tp.recreate_virtual) continue;
     if (tp.rebuild) {
-      if (RenamesBeforeRebuild()) EmitColumnRenames(tp);
+      if (RenamesBeforeRebuild(tp)) EmitColumnRenames(tp);
       EmitRebuild(tp);
     } else {
       EmitAlters(tp);
@@ -1783,7 +1882,8 @@ void Planner::EmitAll() {
         if (!EqualsNoCase(tp.want->name, ix->table) || Rows(tp.live->name) == 0) continue;
         std::vector<std::string> names;
         for (const IndexKey& k : ix->keys) names.push_back(k.column.empty() ? k.expr : k.column);
-        CountDuplicates(Projection(tp, false), ix->keys, ix->where, ix->table,
+        CountDuplicates(Projection(tp, false, true), Projection(tp, false), ix->keys, ix->where,
+                        ix->table,
                         fmt::format("UNIQUE index {} ({})", ix->name, Join(names, ", ")),
                         &s->prechecks);
         AddPrecheckWarnings(*s);

@@ -93,7 +93,7 @@ std::optional<ColumnRename> ColumnRenameOf(std::string_view sql) {
 }
 
 // The columns of the first CREATE TABLE in `sql` (a rebuild's rollback SQL
-// creates the table's old shape first), lower-cased.
+// creates the table's old shape first) and those its copy reads, lower-cased.
 std::set<std::string> FirstCreatedColumns(std::string_view sql) {
   std::vector<ddl::Token> t = ddl::Tokenize(sql);
   size_t end = 0;
@@ -103,6 +103,17 @@ std::set<std::string> FirstCreatedColumns(std::string_view sql) {
   std::set<std::string> out;
   if (auto def = ddl::ParseCreateTable(create))
     for (const auto& c : def->columns) out.insert(ddl::Lower(c.name));
+  // The copy that follows (INSERT INTO ... SELECT <columns> FROM ...) reads
+  // the current columns: one a rebuild renamed is carried back under its old
+  // name, not lost.
+  size_t i = end + 1;
+  while (i < t.size() && !t[i].IsPunct(";") && !t[i].Is("SELECT")) ++i;
+  for (int depth = 0; ++i < t.size() && !t[i].IsPunct(";");) {
+    if (t[i].IsPunct("(")) ++depth;
+    if (t[i].IsPunct(")")) --depth;
+    if (depth == 0 && t[i].Is("FROM")) break;
+    if (t[i].IsName()) out.insert(ddl::Lower(t[i].Value()));
+  }
   return out;
 }
 

@@ -322,5 +322,123 @@ TEST(PlannerRegression, Drizzle3437AFailingStepLeavesNothingHalfDone) {
   EXPECT_EQ(AllSchemaSql(db.db()), schema_before) << script;
 }
 
+// migrate_apply(desired) on `db`: "" when it succeeds, else its message.
+std::string ApplyError(TestDb& db, const std::string& desired) {
+  Rows rows;
+  std::string error;
+  if (TryQueryRows(db.db(), "SELECT migrate_apply(?1)", {desired}, &rows, &error)) return "";
+  return error.empty() ? "migrate_apply failed without a message" : error;
+}
+
+// Issue 5 (convergence seeds 16695, 18263): the data pre-check compared the
+// retyped values without the new column's TEXT affinity, so '0.25' < 1000
+// read as text against an integer (false); SQLite's own CHECK compares
+// '0.25' < '1000' and accepts the rows.
+TEST(PlannerRegression, Issue5PrecheckEvaluatesCheckUnderTheNewColumnsAffinity) {
+  const std::string current = "CREATE TABLE t(id INTEGER PRIMARY KEY, c REAL);";
+  const std::string desired =
+      "CREATE TABLE t(id INTEGER PRIMARY KEY, c TEXT CHECK (c IS NULL OR c < 1000));";
+  TestDb db;
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(db.Exec(current + "INSERT INTO t VALUES (1, 0.25), (2, 100), (3, NULL);"));
+  EXPECT_EQ(ApplyError(db, desired), "");
+  EXPECT_EQ(db.QueryRows("SELECT id, quote(c) FROM t ORDER BY id"),
+            (Rows{{"1", "'0.25'"}, {"2", "'100.0'"}, {"3", "NULL"}}));
+
+  TestDb bad;
+  ASSERT_TRUE(bad.ok());
+  ASSERT_TRUE(bad.Exec(current + "INSERT INTO t VALUES (1, 0.25), (2, 'zzz');"));
+  std::string error = ApplyError(bad, desired);
+  EXPECT_TRUE(Contains(error, "data pre-check failed") &&
+              Contains(error, "1 row of t.c violates CHECK (c IS NULL OR c < 1000)"))
+      << error;
+  EXPECT_EQ(bad.QueryRows("SELECT id, quote(c) FROM t ORDER BY id"),
+            (Rows{{"1", "0.25"}, {"2", "'zzz'"}}));
+}
+
+// Issue 5 (seed 13224): a generated INTEGER column stores a*2 = 118.0 as the
+// integer 118 (length 3); the pre-check took the real (length 5) and counted
+// duplicates a new UNIQUE expression index does not have.
+TEST(PlannerRegression, Issue5PrecheckGivesGeneratedColumnsTheirAffinity) {
+  const std::string current =
+      "CREATE TABLE t(id INTEGER PRIMARY KEY, a REAL, g INTEGER AS (a * 2));";
+  const std::string desired = current + "CREATE UNIQUE INDEX t_len ON t(length(g));";
+  TestDb db;
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(db.Exec(current + "INSERT INTO t(id, a) VALUES (1, 59.0), (2, 17.0), (3, 17.25);"));
+  EXPECT_EQ(ApplyError(db, desired), "");
+  EXPECT_EQ(db.QueryRows("SELECT id, quote(g) FROM t INDEXED BY t_len ORDER BY id"),
+            (Rows{{"1", "118"}, {"2", "34"}, {"3", "34.5"}}));
+
+  TestDb bad;
+  ASSERT_TRUE(bad.ok());
+  ASSERT_TRUE(bad.Exec(current + "INSERT INTO t(id, a) VALUES (1, 59.0), (2, 17.0), (3, 20.0);"));
+  std::string error = ApplyError(bad, desired);
+  EXPECT_TRUE(Contains(error, "data pre-check failed") &&
+              Contains(error, "1 row of t violates UNIQUE index t_len"))
+      << error;
+}
+
+// Issue 5 (seed 12768): a partial UNIQUE index WHERE g > 0 over a generated
+// TEXT column compares g with '0' as text; the pre-check compared text with
+// the integer 0 (always greater) and counted every row as indexed.
+TEST(PlannerRegression, Issue5PrecheckPartialIndexWhereUnderTextAffinity) {
+  const std::string current =
+      "CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB, g TEXT AS (lower(b)) VIRTUAL);";
+  const std::string desired = current + "CREATE UNIQUE INDEX t_g ON t((g IS NULL)) WHERE g > 0;";
+  TestDb db;
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(db.Exec(current + "INSERT INTO t(id, b) VALUES (1, 'x y'), (2, ''), (3, -5);"));
+  EXPECT_EQ(ApplyError(db, desired), "");
+  EXPECT_EQ(db.QueryRows("SELECT id, quote(g) FROM t ORDER BY id"),
+            (Rows{{"1", "'x y'"}, {"2", "''"}, {"3", "'-5'"}}));
+
+  TestDb bad;
+  ASSERT_TRUE(bad.ok());
+  ASSERT_TRUE(bad.Exec(current + "INSERT INTO t(id, b) VALUES (1, 'x y'), (2, ''), (3, 'abc');"));
+  std::string error = ApplyError(bad, desired);
+  EXPECT_TRUE(Contains(error, "data pre-check failed") &&
+              Contains(error, "1 row of t violates UNIQUE index t_g"))
+      << error;
+}
+
+// Issue 5 (convergence seed 9582): SQLite 3.40's ALTER TABLE RENAME COLUMN
+// fails on the PRIMARY KEY column of a WITHOUT ROWID table that a UNIQUE
+// constraint also covers (that redundant constraint gets no index, so its
+// "c7" is not rewritten and re-reads as the string 'c7': "expressions
+// prohibited in PRIMARY KEY and UNIQUE constraints"). The rename is folded
+// into the rebuild instead, and the SQL rollback does not count the renamed
+// columns as data it would discard.
+TEST(PlannerRegression, Issue5RenamePrimaryKeyColumnCoveredByUniqueWithoutRowid) {
+  const std::string current =
+      "CREATE TABLE t6(\"c7\" INTEGER, c8 REAL, PRIMARY KEY (\"c7\"), UNIQUE (\"c7\", c8))"
+      " WITHOUT ROWID;";
+  const std::string desired =
+      "CREATE TABLE t6(\"key\" INTEGER, -- @renamed from=\"c7\"\n"
+      " c8 REAL, PRIMARY KEY (\"key\"), UNIQUE (\"key\", c8)) WITHOUT ROWID;";
+  const std::string rows = "INSERT INTO t6 VALUES (1, 1.5), (2, NULL), (3, -2.5);";
+  MigrateResult r = MigrateAndCheck(current, rows, desired);
+  ASSERT_TRUE(r.db);
+  EXPECT_TRUE(r.ok) << r.Describe();
+  EXPECT_TRUE(r.Steps("rename_column", "t6.key").empty()) << r.Describe();
+  EXPECT_EQ(r.Steps("rebuild_table", "t6").size(), 1u) << r.Describe();
+  EXPECT_EQ(r.db->QueryRows("SELECT \"key\", quote(c8) FROM t6 ORDER BY \"key\""),
+            (Rows{{"1", "1.5"}, {"2", "NULL"}, {"3", "-2.5"}}));
+
+  TestDb db;
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(db.Exec(current + rows));
+  EXPECT_EQ(ApplyError(db, desired), "");
+  EXPECT_EQ(db.QueryRows("SELECT \"key\", quote(c8) FROM t6 ORDER BY \"key\""),
+            (Rows{{"1", "1.5"}, {"2", "NULL"}, {"3", "-2.5"}}));
+  Rows rolled;
+  std::string error;
+  EXPECT_TRUE(TryQueryRows(db.db(), "SELECT migrate_rollback('{\"method\": \"sql\"}')", {},
+                           &rolled, &error))
+      << error;
+  EXPECT_EQ(db.QueryRows("SELECT c7, quote(c8) FROM t6 ORDER BY c7"),
+            (Rows{{"1", "1.5"}, {"2", "NULL"}, {"3", "-2.5"}}));
+}
+
 }  // namespace
 }  // namespace automigrate::testing

@@ -217,10 +217,11 @@ const cv::Column* AliasOf(const cv::Table& t) {
 }
 
 // Whether `c` can hold no NULL: NOT NULL, or a PRIMARY KEY column of a
-// WITHOUT ROWID table (SQLite makes those NOT NULL).
+// WITHOUT ROWID or STRICT table (SQLite makes those NOT NULL; the rowid
+// alias of a STRICT table is the exception: a NULL takes a new rowid).
 bool Required(const cv::Table& t, const cv::Column& c) {
   if (c.not_null) return true;
-  if (!t.without_rowid) return false;
+  if (!t.without_rowid && (!t.strict || AliasOf(t) == &c)) return false;
   return c.pk || std::find(t.pk.begin(), t.pk.end(), c.id) != t.pk.end();
 }
 
