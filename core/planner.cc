@@ -41,8 +41,8 @@ namespace {
 // change (SQLite re-reads the schema after every DDL statement).
 constexpr double kSchemaChangeMs = 0.2;
 constexpr double kCopyUsPerRow = 0.8;       // INSERT INTO new SELECT ... FROM old
-constexpr double kIndexUsPerRow = 0.5;      // one index build during a rebuild
-constexpr double kIndexScanUsPerRow = 0.5;  // standalone CREATE INDEX (scan + sort)
+constexpr double kIndexUsPerRow = 0.4;      // one index build during a rebuild (sorter threads on)
+constexpr double kIndexScanUsPerRow = 0.4;  // standalone CREATE INDEX (scan + sort)
 constexpr double kDropColumnUsPerRow = 1.0; // ALTER TABLE DROP COLUMN rewrites every row
 constexpr double kDeleteUsPerRow = 0.8;     // DROP TABLE frees every page of the table
 constexpr double kDropIndexUsPerRow = 0.2;  // DROP INDEX frees every page of the index
@@ -55,7 +55,7 @@ constexpr double kDropColumnUsPerTable = 130;
 constexpr double kRenameColumnUsPerTable = 150;
 constexpr double kRenameTableUsPerTable = 75;
 constexpr double kInPlaceUsPerTable = 25;    // writable_schema=RESET re-parses the schema
-constexpr double kMaterializeUsPerRow = 0.2; // in-place DEFAULT change: scan + rewrite matches
+constexpr double kMaterializeUsPerRow = 0.1; // in-place DEFAULT change: the scan (matches not counted)
 constexpr int64_t kComplexRows = 1000000;
 constexpr int kRenameColumnVersion = 3025000;
 constexpr int kDropColumnVersion = 3035000;
