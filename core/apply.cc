@@ -114,11 +114,15 @@ Result<std::set<std::string>> ReferencedTables(sqlite3* db, std::string_view sch
 }
 
 // foreign_key_check over the tables a rebuild or drop can have broken: the
-// rebuilt tables themselves and every table whose keys point at them.
+// rebuilt tables themselves and every table whose keys point at a dropped
+// table or at a rebuilt one whose referenced keys changed.
 Status CheckForeignKeys(sqlite3* db, std::string_view schema, const Plan& plan) {
-  std::set<std::string> touched;
-  for (const Step& s : plan.steps)
-    if (s.needs_foreign_keys_off) touched.insert(ddl::Lower(s.table_name));
+  std::set<std::string> touched, parents;
+  for (const Step& s : plan.steps) {
+    if (!s.needs_foreign_keys_off) continue;
+    touched.insert(ddl::Lower(s.table_name));
+    if (!s.referencing_tables_unaffected) parents.insert(ddl::Lower(s.table_name));
+  }
   if (touched.empty()) return Status::Ok();
   Stmt children;
   AM_RETURN_IF_ERROR(children.Prepare(
@@ -128,7 +132,7 @@ Status CheckForeignKeys(sqlite3* db, std::string_view schema, const Plan& plan) 
   children.Bind(1, schema);
   std::set<std::string> check;
   while (children.Step())
-    if (touched.count(children.Text(1)) || touched.count(ddl::Lower(children.Text(0))))
+    if (parents.count(children.Text(1)) || touched.count(ddl::Lower(children.Text(0))))
       check.insert(children.Text(0));
   AM_RETURN_IF_ERROR(children.status());
 

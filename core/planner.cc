@@ -326,6 +326,7 @@ class Planner {
   void PlanIndexes();
   void EmitAll();
   void EmitRebuild(TablePlan& tp);
+  bool ReferencingTablesUnaffected(const TablePlan& tp) const;
   void EmitColumnRenames(const TablePlan& tp);
   void EmitAlters(TablePlan& tp);
   std::optional<std::string> InPlaceBlocker(TablePlan& tp);
@@ -1452,6 +1453,65 @@ void Planner::AddPrechecks(const TablePlan& tp, bool fill_defaults, bool with_un
   }
 }
 
+namespace {
+
+// The PRIMARY KEY's columns in key order, lower case.
+std::vector<std::string> PrimaryKeyColumns(const Table& t) {
+  std::vector<std::pair<int, std::string>> pk;
+  for (const Column& c : t.columns)
+    if (c.pk > 0) pk.emplace_back(c.pk, ddl::Lower(c.name));
+  std::sort(pk.begin(), pk.end());
+  std::vector<std::string> out;
+  for (auto& [pos, name] : pk) out.push_back(std::move(name));
+  return out;
+}
+
+// Everything that can make columns of `t` a parent key: its PRIMARY KEY and
+// UNIQUE constraints and the schema's UNIQUE indexes on it.
+std::set<std::string> UniqueKeys(const Table& t, const Schema& schema) {
+  std::set<std::string> out;
+  for (const Index& i : t.constraint_indexes)
+    if (i.unique) out.insert(i.Key());
+  for (const Index& i : schema.indexes)
+    if (i.unique && EqualsNoCase(i.table, t.name)) out.insert(i.Key());
+  return out;
+}
+
+}  // namespace
+
+// A rebuild copies every row. What the FOREIGN KEYs of other tables see of
+// this one changes only if a referenced column is renamed, dropped, becomes
+// generated, or changes its declared type (the affinity the parent applies
+// when it compares) or collation, or if the PRIMARY KEY or UNIQUE that makes
+// the columns a parent key changes. When none does, those tables' rows
+// cannot have been broken by the rebuild, and apply need not read them.
+bool Planner::ReferencingTablesUnaffected(const TablePlan& tp) const {
+  const Table& live = *tp.live;
+  const Table& want = *tp.want;
+  if (!EqualsNoCase(live.name, want.name) || !tp.renamed_columns.empty() ||
+      live.without_rowid != want.without_rowid || live.strict != want.strict)
+    return false;
+  const std::vector<std::string> pk = PrimaryKeyColumns(live);
+  if (pk != PrimaryKeyColumns(want) || UniqueKeys(live, live_) != UniqueKeys(want, want_))
+    return false;
+  const std::string parent = ddl::Lower(live.name);
+  for (const Table& child : live_.tables) {
+    for (const ForeignKey& fk : child.foreign_keys) {
+      if (fk.table != parent) continue;
+      const std::vector<std::string>& cols = fk.to.empty() ? pk : fk.to;
+      if (cols.empty()) return false;
+      for (const std::string& name : cols) {
+        const Column* a = live.FindColumn(name);
+        const Column* b = want.FindColumn(name);
+        if (!a || !b || a->generated() || b->generated() || b->renamed_from ||
+            !EqualsNoCase(a->type, b->type) || a->collation != b->collation)
+          return false;
+      }
+    }
+  }
+  return true;
+}
+
 void Planner::EmitRebuild(TablePlan& tp) {
   const Table& want = *tp.want;
   const Table& cur = tp.cur;
@@ -1462,6 +1522,7 @@ void Planner::EmitRebuild(TablePlan& tp) {
   s.object = want.name;
   s.table_name = want.name;
   s.needs_foreign_keys_off = true;
+  s.referencing_tables_unaffected = ReferencingTablesUnaffected(tp);
   s.reason = Join(tp.reasons, "; ");
   s.est_rows = rows;
 

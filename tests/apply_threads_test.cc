@@ -175,9 +175,10 @@ TEST(ApplyThreadsOption, InForceForCreateIndexAndRestoredAfterADryRun) {
   EXPECT_EQ(db.QueryInt("SELECT count(*) FROM pragma_index_list('items')"), 2);  // rolled back
 }
 
-// A rebuild of a parent whose child already holds an orphan: the rebuild
-// runs (its indexes built with the option's threads), then the foreign-key
-// check before commit fails and everything is rolled back.
+// A rebuild of a parent and of its child, which already holds an orphan:
+// the rebuilds run (the parent's indexes built with the option's threads),
+// then the foreign-key check of the rebuilt child before commit fails and
+// everything is rolled back.
 TEST(ApplyThreadsOption, RestoredAfterAFailure) {
   TestDb db;
   ASSERT_TRUE(db.ok());
@@ -188,7 +189,7 @@ TEST(ApplyThreadsOption, RestoredAfterAFailure) {
       "PRAGMA threads=1"));
   const std::string desired = std::string(kRebuild) +
                               "CREATE TABLE notes(id INTEGER PRIMARY KEY, item_id INTEGER "
-                              "REFERENCES items(id));";
+                              "REFERENCES items(id), CHECK (id > 0));";
   ThreadsTrace trace(db.db(), kPlannedIndex);
   const std::string error = ApplyError(db, desired, "{\"sorter_threads\": 2}");
   EXPECT_NE(error.find("foreign key check failed"), std::string::npos) << error;
