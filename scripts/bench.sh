@@ -55,6 +55,8 @@
 #                              gets a tenth as many)
 #   BENCH_APPLY_REPEAT=3       rebuild rounds (every contender once a round)
 #   BENCH_APPLY_CHEAP_REPEAT=10   ADD COLUMN runs (the no-op gets twice that)
+#   BENCH_APPLY_SIMPLE_REPEAT=5   runs of CREATE INDEX, DROP INDEX and RENAME
+#                              COLUMN against the statement by hand (0: skip)
 #   BENCH_APPLY_SCRIPT=1       also time migrate_script's output (0: skip)
 #   BENCH_APPLY_TOOLS=1        also time sqlite-utils transform and Alembic (0: skip)
 #   BENCH_APPLY_PLAN_TABLES=1000   tables of the generated schema whose 10% plan
@@ -96,6 +98,7 @@ APPLY_TABLES="${BENCH_APPLY_TABLES:-100}"
 APPLY_ROWS="${BENCH_APPLY_ROWS:-100000 1000000 5000000}"
 APPLY_REPEAT="${BENCH_APPLY_REPEAT:-3}"
 APPLY_CHEAP_REPEAT="${BENCH_APPLY_CHEAP_REPEAT:-10}"
+APPLY_SIMPLE_REPEAT="${BENCH_APPLY_SIMPLE_REPEAT:-5}"
 APPLY_SCRIPT="${BENCH_APPLY_SCRIPT:-1}"
 APPLY_TOOLS="${BENCH_APPLY_TOOLS:-1}"
 APPLY_PLAN_TABLES="${BENCH_APPLY_PLAN_TABLES-1000}"
@@ -979,6 +982,32 @@ apply_add_column() {
   rm -f work_automigrate.db work_hand.db
 }
 
+# 2b. The other one-statement changes: CREATE INDEX, DROP INDEX and RENAME
+# COLUMN, migrate_apply (default options: no backup is due for any of them)
+# against the statement typed in the shell, each run on a fresh copy.
+apply_simple_changes() {
+  local rows="$1" change desired hand c
+  local APPLY_CHEAP_REPEAT="$APPLY_SIMPLE_REPEAT"
+  TSV="$APPLY_DIR/simple_results.tsv"
+  echo "   CREATE INDEX, DROP INDEX, RENAME COLUMN ($APPLY_CHEAP_REPEAT runs, 1 warm-up, fresh copy before each)"
+  for change in create_index drop_index rename_column; do
+    case "$change" in
+      create_index) desired=B_index.sql hand="CREATE INDEX items_price ON items(price)" ;;
+      drop_index) desired=B_dropidx.sql hand="DROP INDEX items_sku" ;;
+      rename_column) desired=B_rename.sql hand="ALTER TABLE items RENAME COLUMN label TO title" ;;
+    esac
+    time_fresh "$rows	$change" "$PWD/hyperfine_$change.json" base.db \
+      "automigrate" work_automigrate.db \
+      "sqlite3 work_automigrate.db -cmd '.load $EXT' \"SELECT migrate_apply(readfile('$desired'))\"" \
+      "hand" work_hand.db "sqlite3 work_hand.db '$hand'"
+    for c in automigrate hand; do
+      [[ "$(one_value "work_$c.db" "SELECT count(*) FROM migrate_plan(readfile('$desired'))" "$EXT")" == 0 ]] ||
+        apply_fail "$change ($c, $rows rows) did not reach $desired"
+    done
+    rm -f work_automigrate.db work_hand.db
+  done
+}
+
 # migrate_apply's options in the rebuild: no time limit, and no backup (the
 # other contenders take none; backup_create is timed in the backup mode).
 APPLY_REBUILD_OPTIONS='{"max_execution_time_ms": 0, "backup": "never"}'
@@ -1339,6 +1368,7 @@ run_apply() {
   : >"$APPLY_DIR/base.tsv"
   : >"$APPLY_DIR/add_results.tsv"
   : >"$APPLY_DIR/add_reported.tsv"
+  : >"$APPLY_DIR/simple_results.tsv"
   : >"$APPLY_DIR/rebuild_results.tsv"
   : >"$APPLY_DIR/rebuild_parts.tsv"
   : >"$APPLY_DIR/rebuild_load.tsv"
@@ -1359,6 +1389,7 @@ run_apply() {
     (
       make_apply_base "$rows" "$APPLY_DIR/rows$rows"
       apply_add_column "$rows"
+      [[ "$APPLY_SIMPLE_REPEAT" -gt 0 ]] && apply_simple_changes "$rows"
       apply_rebuild "$rows"
       [[ "${BENCH_APPLY_INPLACE:-1}" == 1 ]] && apply_inplace "$rows"
       apply_estimates "$rows"
@@ -1431,6 +1462,24 @@ for s, r in add.items():
 print(f"({add_runs} runs after 1 warm-up; migrate_apply's own duration_ms (before COMMIT), last run: "
       + ", ".join(f"{float(v):.1f} ms at {int(k):,} rows" for k, v in add_rep.items()) + ")")
 print()
+
+simple = collections.defaultdict(dict)
+for size, change, name, med, lo, hi, runs, cpu in rows_of("simple_results.tsv"):
+    simple[(size, change)][name] = (float(med), float(lo), float(hi), int(runs), float(cpu))
+if simple:
+    print("2b. CREATE INDEX items_price, DROP INDEX items_sku, RENAME COLUMN label TO title: "
+          "migrate_apply against the statement in the shell, fresh copy before every run "
+          "(whole process, ms)")
+    print("| rows | change | contender | median [min-max] | cpu | ratio automigrate/hand |")
+    print("|---:|---|---|---:|---:|---:|")
+    simple_runs = 0
+    for (s, change), r in simple.items():
+        for name, (med, lo, hi, simple_runs, cpu) in r.items():
+            ratio = f"{med / r['hand'][0]:.2f}" if name == "automigrate" and "hand" in r else ""
+            print(f"| {int(s):,} | {change} | {name} | {med:.1f} [{lo:.1f}-{hi:.1f}] | {cpu:.1f} | {ratio} |")
+    print(f"({simple_runs} runs after 1 warm-up; automigrate with its default options, "
+          "so CREATE INDEX runs with the default sorter_threads)")
+    print()
 
 reb = collections.defaultdict(lambda: collections.defaultdict(list))
 for size, c, k, ms, cpu, rss in rows_of("rebuild_results.tsv"):
