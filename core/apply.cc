@@ -230,15 +230,18 @@ class SorterThreads {
   SorterThreads& operator=(const SorterThreads&) = delete;
   ~SorterThreads() { Restore(); }
 
-  // Only for plans that sort rows; `threads` 0 leaves the connection alone.
-  void SetFor(sqlite3* db, const Plan& plan, int threads) noexcept {
-    if (active_ || threads <= 0) return;
-    const bool sorts = std::any_of(plan.steps.begin(), plan.steps.end(), [](const Step& s) {
-      return s.op == Op::kCreateIndex || s.op == Op::kRebuildTable;
+  // Only for plans that sort rows; `threads` 0 leaves the connection alone,
+  // and without `threads` only a plan that sorts many rows gets the default.
+  void SetFor(sqlite3* db, const Plan& plan, std::optional<int> threads) noexcept {
+    const int n = threads ? *threads : DefaultSorterThreads();
+    if (active_ || n <= 0) return;
+    const bool sorts = std::any_of(plan.steps.begin(), plan.steps.end(), [&](const Step& s) {
+      if (s.op != Op::kCreateIndex && s.op != Op::kRebuildTable) return false;
+      return threads.has_value() || s.est_rows >= kSorterThreadsMinRows;
     });
     if (!sorts) return;
     db_ = db;
-    previous_ = sqlite3_limit(db, SQLITE_LIMIT_WORKER_THREADS, threads);
+    previous_ = sqlite3_limit(db, SQLITE_LIMIT_WORKER_THREADS, n);
     active_ = true;
   }
   void Restore() noexcept {

@@ -21,6 +21,13 @@ namespace automigrate {
 // only competes with the main one).
 int DefaultSorterThreads();
 
+// Without an explicit sorter_threads, the worker threads are used only for
+// plans with a step that can sort (create_index, rebuild_table)
+// over at least this many rows: below it, starting them cost more than they
+// saved (BENCHMARKS.md, "Quiet runs": +8-27% on a 100k-row rebuild, -6-11% at
+// 1M and 5M rows).
+inline constexpr int64_t kSorterThreadsMinRows = 250000;
+
 // The most sorter_threads accepts: SQLite's default SQLITE_MAX_WORKER_THREADS
 // (a host built with a lower cap silently clamps to it).
 inline constexpr int kMaxSorterThreads = 8;
@@ -36,7 +43,9 @@ struct ApplyOptions {
   // Worker threads for SQLite's sorter (PRAGMA threads) while a plan that
   // builds indexes (create_index, rebuild_table) runs; the connection's own
   // setting is restored afterwards on every path. 0: leave it alone.
-  int sorter_threads = DefaultSorterThreads();
+  // nullopt: DefaultSorterThreads() when a step sorts at least
+  // kSorterThreadsMinRows rows, else leave it alone.
+  std::optional<int> sorter_threads;
   // Called after each step that ran without error (dry runs too), with the
   // steps done so far, the plan's total and the milliseconds since Apply
   // started; for progress reports. Must not throw; must not use `db`.

@@ -37,7 +37,7 @@ struct Options {
   // migrate_apply: a file that gets one line per finished step (progress).
   std::optional<std::string> progress_file;
   // migrate_apply: PRAGMA threads while a plan builds indexes (0: untouched).
-  int sorter_threads = DefaultSorterThreads();
+  std::optional<int> sorter_threads;  // nullopt: ApplyOptions' default
   // Keys of the backup and rollback functions only (not in OptionsToJson).
   bool force = false;                   // migrate_rollback
   std::string method = "auto";          // migrate_rollback: auto | sql | backup

@@ -7,7 +7,8 @@
 // force while the plan's CREATE INDEX statements run (also those of a
 // rebuild); afterwards PRAGMA threads is what the application set, after a
 // success, a failure and a dry run alike; 0 leaves the connection alone; a
-// plan that builds no index does not touch it.
+// plan that builds no index does not touch it; without the option, neither
+// does a plan that sorts fewer than kSorterThreadsMinRows rows.
 //
 // The value in force is observed from a statement trace (sqlite3_trace_v2):
 // at the start of every statement the connection runs, the callback reads
@@ -214,16 +215,37 @@ TEST(ApplyThreadsOption, ZeroLeavesTheConnectionsSettingAlone) {
   }
 }
 
-TEST(ApplyThreadsOption, DefaultIsTheHardwareThreadsUpToFour) {
+// Without the option, a plan that sorts kSorterThreadsMinRows rows or more
+// gets the hardware threads (up to 4) for its index builds.
+TEST(ApplyThreadsOption, DefaultIsTheHardwareThreadsUpToFourForALargeTable) {
   TestDb db;
   ASSERT_TRUE(db.Exec(kStart));
+  ASSERT_TRUE(db.Exec(
+      "WITH RECURSIVE n(x) AS (SELECT 501 UNION ALL SELECT x + 1 FROM n WHERE x < " +
+      std::to_string(kSorterThreadsMinRows) +
+      ") INSERT INTO items(id, sku, qty) SELECT x, 's' || x, x FROM n"));
+  ASSERT_EQ(db.QueryInt("SELECT count(*) FROM items"), kSorterThreadsMinRows);
   ASSERT_EQ(Threads(db), 0);  // SQLite's own default (SQLITE_DEFAULT_WORKER_THREADS)
   ThreadsTrace trace(db.db(), kPlannedIndex);
   db.QueryString("SELECT migrate_apply(?1)", {std::string(kRebuild)});
   EXPECT_EQ(trace.seen(), std::vector<int>({ExpectedDefault(), ExpectedDefault()}));
   EXPECT_EQ(Threads(db), 0);
   EXPECT_EQ(DefaultSorterThreads(), ExpectedDefault());
-  EXPECT_EQ(ApplyOptions().sorter_threads, ExpectedDefault());
+  EXPECT_FALSE(ApplyOptions().sorter_threads.has_value());
+}
+
+// Below kSorterThreadsMinRows rows the default leaves the connection alone
+// (worker threads cost more than they save there); an explicit value does not.
+TEST(ApplyThreadsOption, DefaultLeavesASmallTablesBuildAlone) {
+  TestDb db;
+  ASSERT_TRUE(db.Exec(kStart));
+  ASSERT_TRUE(db.Exec("PRAGMA threads=1"));
+  {
+    ThreadsTrace trace(db.db(), kPlannedIndex);
+    db.QueryString("SELECT migrate_apply(?1)", {std::string(kRebuild)});
+    EXPECT_EQ(trace.seen(), std::vector<int>({1, 1}));
+  }
+  EXPECT_EQ(Threads(db), 1);
 }
 
 TEST(ApplyThreadsOption, APlanThatBuildsNoIndexDoesNotTouchIt) {
