@@ -113,17 +113,17 @@ Result<std::set<std::string>> ReferencedTables(sqlite3* db, std::string_view sch
   return out;
 }
 
-// foreign_key_check over the tables a rebuild or drop can have broken: the
-// rebuilt tables themselves and every table whose keys point at a dropped
-// table or at a rebuilt one whose referenced keys changed.
+// foreign_key_check over the tables a step can have broken: the rebuilt and
+// dropped tables themselves, and every table whose keys point at a dropped
+// table, at a rebuilt one whose referenced keys changed, or at a table that
+// lost a UNIQUE index.
 Status CheckForeignKeys(sqlite3* db, std::string_view schema, const Plan& plan) {
   std::set<std::string> touched, parents;
   for (const Step& s : plan.steps) {
-    if (!s.needs_foreign_keys_off) continue;
-    touched.insert(ddl::Lower(s.table_name));
-    if (!s.referencing_tables_unaffected) parents.insert(ddl::Lower(s.table_name));
+    if (s.needs_foreign_keys_off) touched.insert(ddl::Lower(s.table_name));
+    if (s.check_referencing_tables) parents.insert(ddl::Lower(s.table_name));
   }
-  if (touched.empty()) return Status::Ok();
+  if (touched.empty() && parents.empty()) return Status::Ok();
   Stmt children;
   AM_RETURN_IF_ERROR(children.Prepare(
       db, fmt::format("SELECT m.name, lower(f.\"table\") FROM {}.sqlite_schema AS m, "

@@ -134,6 +134,14 @@ bool IsBackupName(std::string_view name, std::string_view stem) {
   return rest == ".db";
 }
 
+// A backup file whose writer is gone, and the sidecar it may have been
+// writing (WriteNewFile's temporary). False: the writer still holds it.
+Result<bool> RemovePartialBackup(const std::string& path) {
+  AM_ASSIGN_OR_RETURN(bool gone, RemoveUnlessBeingWritten(path));
+  if (gone) AM_RETURN_IF_ERROR(RemoveFile(NewFileTemporary(path + ".json")));
+  return gone;
+}
+
 // Backup files in `dir` named for `source` whose writer is gone: without a
 // sidecar and without the writer's lock (partial).
 std::vector<std::string> PartialBackups(const std::string& dir, const std::string& source) {
@@ -157,7 +165,7 @@ std::vector<std::string> PartialBackups(const std::string& dir, const std::strin
 void RemovePartialBackups(const std::string& dir, const std::string& source,
                           const std::string& except) {
   for (const std::string& p : PartialBackups(dir, source))
-    if (p != except) (void)RemoveUnlessBeingWritten(p);
+    if (p != except) (void)RemovePartialBackup(p);
 }
 
 // Removes what a failed backup left: the file and its sidecar.
@@ -1232,7 +1240,7 @@ Result<int64_t> CleanupBackups(sqlite3* db, std::string_view schema, int64_t kee
   AM_ASSIGN_OR_RETURN(std::vector<OrphanFile> orphans, FindOrphans(db, schema, dirs, min_age));
   for (const OrphanFile& f : orphans) {
     if (f.kind == "partial_backup") {
-      AM_ASSIGN_OR_RETURN(bool gone, RemoveUnlessBeingWritten(f.path));
+      AM_ASSIGN_OR_RETURN(bool gone, RemovePartialBackup(f.path));
       removed += gone ? 1 : 0;
       continue;
     }

@@ -218,12 +218,22 @@ Result<CopyResult> CopyAndHash(const ReadAt& read, int64_t size, const FileDescr
   return out;
 }
 
+std::string NewFileTemporary(const std::string& path) { return path + ".tmp"; }
+
+// Written under the temporary name and linked into place once complete: a
+// process killed mid-write leaves no `path` with part of `text` (link, unlike
+// rename, fails when `path` exists).
 Status WriteNewFile(const std::string& path, std::string_view text, int mode) {
-  AM_ASSIGN_OR_RETURN(FileDescriptor fd, OpenFile(path, O_WRONLY | O_CREAT | O_EXCL, mode));
-  Status s = WriteAll(fd.get(), text.data(), text.size(), path);
-  if (s.ok() && ::fsync(fd.get()) != 0) s = Errno(errno, "cannot sync", path);
-  if (s.ok()) s = fd.Close();
-  if (!s.ok()) (void)::unlink(path.c_str());
+  const std::string tmp = NewFileTemporary(path);
+  Status s = [&]() -> Status {
+    AM_ASSIGN_OR_RETURN(FileDescriptor fd, OpenFile(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
+    AM_RETURN_IF_ERROR(WriteAll(fd.get(), text.data(), text.size(), tmp));
+    if (::fsync(fd.get()) != 0) return Errno(errno, "cannot sync", tmp);
+    AM_RETURN_IF_ERROR(fd.Close());
+    if (::link(tmp.c_str(), path.c_str()) != 0) return Errno(errno, "cannot create", path);
+    return Status::Ok();
+  }();
+  (void)::unlink(tmp.c_str());
   return s;
 }
 

@@ -77,8 +77,12 @@ Result<CopyResult> CopyAndHash(const ReadAt& read, int64_t size, const FileDescr
                                const std::string& to_name,
                                const std::function<bool()>& keep_going = {});
 
-// Writes `text` to a new file `path` (O_EXCL: never replaces one) and fsyncs it.
+// Writes `text` to a new file `path` (never replaces one) and fsyncs it. The
+// file appears whole or not at all: it is written as NewFileTemporary(path)
+// and linked into place; a writer killed before that leaves only the
+// temporary.
 Status WriteNewFile(const std::string& path, std::string_view text, int mode = 0600);
+std::string NewFileTemporary(const std::string& path);
 Result<std::string> ReadSmallFile(const std::string& path, int64_t limit = 1 << 20);
 
 // Removes a file; a missing one is not an error.

@@ -49,11 +49,12 @@ struct Step {
   int64_t est_rows = 0;
   double est_ms = 0;
   bool needs_foreign_keys_off = false;  // DROP TABLE inside: must not cascade
-  // rebuild_table only: every value the other tables' FOREIGN KEYs reference
-  // is copied unchanged, under the same type, collation and PRIMARY
-  // KEY/UNIQUE, so those tables cannot have been broken and apply's
-  // foreign_key_check leaves them out (the rebuilt table is still checked).
-  bool referencing_tables_unaffected = false;
+  // The step can break the FOREIGN KEYs of other tables that reference its
+  // table: drop_table, a rebuild_table that does not copy the referenced keys
+  // unchanged (same type, collation, PRIMARY KEY and UNIQUE), dropping a
+  // UNIQUE index. apply's foreign_key_check reads those tables; a rebuilt
+  // table's own keys are checked either way.
+  bool check_referencing_tables = false;
   // What a destructive step loses, for refusals: "table t (3 rows)", "column t.c".
   std::vector<std::string> data_loss;
   std::vector<Precheck> prechecks;

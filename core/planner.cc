@@ -1522,7 +1522,7 @@ void Planner::EmitRebuild(TablePlan& tp) {
   s.object = want.name;
   s.table_name = want.name;
   s.needs_foreign_keys_off = true;
-  s.referencing_tables_unaffected = ReferencingTablesUnaffected(tp);
+  s.check_referencing_tables = !ReferencingTablesUnaffected(tp);
   s.reason = Join(tp.reasons, "; ");
   s.est_rows = rows;
 
@@ -1855,6 +1855,9 @@ void Planner::EmitAll() {
                      fmt::format("DROP INDEX {};\n", Q(ix->name)),
                      Terminated(WithName(ix->sql, schema_, ix->name)),
                      gone ? "not in the desired schema" : "definition changed");
+    // Without it, the columns may no longer be a parent key ("foreign key
+    // mismatch" on the next write to a table that references them).
+    s->check_referencing_tables = ix->unique;
     // DROP INDEX frees (and so reads) every page of the index.
     s->est_rows = Rows(ix->table);
     s->est_ms += static_cast<double>(s->est_rows) * kDropIndexUsPerRow / 1000.0;
@@ -1878,6 +1881,7 @@ void Planner::EmitAll() {
     Step* s = simple(Op::kDropTable, "table", t.name, t.name,
                      fmt::format("DROP TABLE {};\n", Q(t.name)), rollback, std::move(reason));
     s->destructive = true;
+    s->check_referencing_tables = true;
     s->needs_foreign_keys_off = true;
     s->est_rows = rows;
     s->est_ms += static_cast<double>(rows) * kDeleteUsPerRow / 1000.0;

@@ -8,8 +8,9 @@
 // does not read those tables (on a large child that is a full scan per
 // rebuild of its parent) and does not fail on violations that were there
 // before the migration; the rebuilt table itself is always checked. When a
-// referenced key does change, the referencing tables are checked, and a row
-// the change orphaned fails the migration and rolls it back.
+// referenced key does change, or the UNIQUE index behind it is dropped, the
+// referencing tables are checked, and a row the change orphaned (or a key
+// that is no parent key any more) fails the migration and rolls it back.
 //
 // Which tables are checked is observed from a statement trace: apply runs
 // one `pragma_foreign_key_check(?1, ?2)` per table that has FOREIGN KEYs,
@@ -199,6 +200,40 @@ TEST(ApplyForeignKeyScope, LosingTheUniqueBehindAReferencedKeyFailsTheBatch) {
   EXPECT_EQ(db.QueryInt("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
                         "tbl_name = 'items'"),
             1);
+}
+
+// Dropping the UNIQUE index that makes a column a parent key leaves the
+// referencing table's FOREIGN KEY unusable: the batch fails and keeps it.
+// Dropping a plain index reads nothing.
+TEST(ApplyForeignKeyScope, DroppingTheUniqueIndexBehindAReferencedKeyFailsTheBatch) {
+  TestDb db;
+  ASSERT_TRUE(db.ok());
+  constexpr std::string_view kTables =
+      "CREATE TABLE items(id INTEGER PRIMARY KEY, sku TEXT, qty INTEGER);"
+      "CREATE TABLE tags(id INTEGER PRIMARY KEY, sku TEXT REFERENCES items(sku));";
+  ASSERT_TRUE(db.Exec(std::string(kTables) +
+                      "CREATE UNIQUE INDEX items_sku ON items(sku);"
+                      "CREATE INDEX items_qty ON items(qty);"
+                      "INSERT INTO items VALUES (1, 'a', 5); INSERT INTO tags(sku) VALUES ('a');"
+                      "PRAGMA foreign_keys=ON"));
+  const std::string without_plain =
+      std::string(kTables) + "CREATE UNIQUE INDEX items_sku ON items(sku);";
+  ASSERT_EQ(Op(db, without_plain), "drop_index");
+  std::string error;
+  {
+    FkCheckTrace trace(db.db());
+    const std::string out = Apply(db, without_plain, &error);
+    EXPECT_NE(out.find("\"ok\":true"), std::string::npos) << out << error;
+    EXPECT_EQ(trace.tables(), std::set<std::string>());
+  }
+  const std::string without_unique(kTables);
+  ASSERT_EQ(Op(db, without_unique), "drop_index");
+  // The check of tags fails while SQLite prepares its pragma (no parent
+  // key), before the trace would see it: the message is the evidence.
+  EXPECT_EQ(Apply(db, without_unique, &error), "");
+  EXPECT_NE(error.find("foreign key mismatch"), std::string::npos) << error;
+  EXPECT_EQ(db.QueryInt("SELECT count(*) FROM sqlite_schema WHERE name = 'items_sku'"), 1);
+  EXPECT_TRUE(db.Exec("INSERT INTO tags(sku) VALUES ('a')"));
 }
 
 }  // namespace
