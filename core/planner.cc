@@ -333,9 +333,10 @@ class Planner {
   void EmitInPlace(const TablePlan& tp);
   void AddPrechecks(const TablePlan& tp, bool fill_defaults, bool with_unique_indexes,
                     std::vector<Precheck>* out);
-  // typed_from/from: Projection with and without typed (rows where
-  // _automigrate_exact is 1 are read from the first, the others from the second).
-  void CountDuplicates(const std::string& typed_from, const std::string& from,
+  // typed_from/from: Projection of tp with and without typed (rows where
+  // ExactFor the keys and WHERE holds are read from the first, the others
+  // from the second).
+  void CountDuplicates(const TablePlan& tp, const std::string& typed_from, const std::string& from,
                        const std::vector<IndexKey>& keys,
                        const std::optional<std::string>& where, const std::string& table,
                        const std::string& rule, std::vector<Precheck>* out);
@@ -352,6 +353,10 @@ class Planner {
   // typed: columns cast to their affinity, valid on rows where
   // _automigrate_exact is 1 (the others are checked untyped).
   std::string Projection(const TablePlan& tp, bool fill_defaults, bool typed = false) const;
+  // Which rows a rule over `sql` reads from the typed projection: those
+  // where every stored column it names keeps its value under the cast (all
+  // of the row's columns when it names a generated column).
+  std::string ExactFor(const TablePlan& tp, std::string_view sql) const;
   void Count(const std::string& sql, Precheck pc, std::vector<Precheck>* out);
   // Column renames run as ALTER TABLE RENAME COLUMN before a rebuild, so
   // SQLite repoints child tables' foreign keys; the copy then reads new names.
@@ -1225,14 +1230,19 @@ std::string Planner::Projection(const TablePlan& tp, bool fill_defaults, bool ty
   };
   // Each column as `typed` asks (see CastForAffinity), and
   // _automigrate_exact: whether every column's cast keeps its value.
-  std::vector<std::string> outer, exact = {"1"};
-  for (const Column& w : tp.want->columns) {
+  // Also _automigrate_exact_<i> per stored column i, so that a rule reads
+  // its own columns typed even where another column of the row is not.
+  std::vector<std::string> outer, exact = {"1"}, exact_cols;
+  for (size_t i = 0; i < tp.want->columns.size(); ++i) {
+    const Column& w = tp.want->columns[i];
     if (w.generated()) continue;
     std::string n = QuoteIdent(w.name);
     outer.push_back(fmt::format("{} AS {}", typed ? CastForAffinity(n, affinity(w)) : n, n));
     exact.push_back(LosslessUnder(n, affinity(w)));
+    exact_cols.push_back(fmt::format("{} AS _automigrate_exact_{}", exact.back(), i));
   }
   if (outer.empty()) outer.push_back("_automigrate_none");
+  for (const std::string& e : exact_cols) outer.push_back(e);
   inner = fmt::format("SELECT {}, ({}) AS _automigrate_exact FROM ({}) AS {}", Join(outer, ", "),
                       Join(exact, " AND "), inner, alias);
   // Generated columns are computed over the stored ones, as the new table
@@ -1251,11 +1261,25 @@ std::string Planner::Projection(const TablePlan& tp, bool fill_defaults, bool ty
     for (const Column& w : tp.want->columns)
       if (!w.generated()) cols.push_back(QuoteIdent(w.name));
     if (cols.empty()) cols.push_back("_automigrate_none");
+    for (size_t i = 0; i < tp.want->columns.size(); ++i)
+      if (!tp.want->columns[i].generated()) cols.push_back(fmt::format("_automigrate_exact_{}", i));
     cols.insert(cols.end(), gen_cols.begin(), gen_cols.end());
     inner = fmt::format("SELECT {}, ({}) AS _automigrate_exact FROM ({}) AS {}", Join(cols, ", "),
                         Join(gen_exact, " AND "), inner, alias);
   }
   return fmt::format("({}) AS {}", inner, alias);
+}
+
+std::string Planner::ExactFor(const TablePlan& tp, std::string_view sql) const {
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < tp.want->columns.size(); ++i) {
+    const Column& w = tp.want->columns[i];
+    if (!Mentions(sql, w.name)) continue;
+    if (w.generated()) return "_automigrate_exact";
+    parts.push_back(fmt::format("_automigrate_exact_{}", i));
+  }
+  if (parts.empty()) return "1";
+  return "(" + Join(parts, " AND ") + ")";
 }
 
 void Planner::Count(const std::string& sql, Precheck pc, std::vector<Precheck>* out) {
@@ -1281,10 +1305,14 @@ void AddPrecheckWarnings(Step& step) {
   }
 }
 
-void Planner::CountDuplicates(const std::string& typed_from, const std::string& from,
-                              const std::vector<IndexKey>& keys,
+void Planner::CountDuplicates(const TablePlan& tp, const std::string& typed_from,
+                              const std::string& from, const std::vector<IndexKey>& keys,
                               const std::optional<std::string>& where, const std::string& table,
                               const std::string& rule, std::vector<Precheck>* out) {
+  std::string mentioned = where.value_or("");
+  for (const IndexKey& k : keys)
+    mentioned += " " + (k.column.empty() ? k.expr : QuoteIdent(k.column));
+  const std::string exact = ExactFor(tp, mentioned);
   // Key values are computed in each half (where affinities apply), then
   // grouped: NULL keys are distinct, so rows with one are left out.
   std::vector<std::string> values, group, not_null;
@@ -1299,10 +1327,10 @@ void Planner::CountDuplicates(const std::string& typed_from, const std::string& 
   std::string filter = Join(not_null, " AND ");
   if (where) filter += " AND (" + *where + ")";
   Count(fmt::format("SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM ("
-                    "SELECT {0} FROM {1} WHERE _automigrate_exact AND {3} UNION ALL "
-                    "SELECT {0} FROM {2} WHERE NOT _automigrate_exact AND {3}) "
+                    "SELECT {0} FROM {1} WHERE {5} AND {3} UNION ALL "
+                    "SELECT {0} FROM {2} WHERE NOT {5} AND {3}) "
                     "GROUP BY {4} HAVING count(*) > 1)",
-                    Join(values, ", "), typed_from, from, filter, Join(group, ", ")),
+                    Join(values, ", "), typed_from, from, filter, Join(group, ", "), exact),
         {table, "", rule, 0}, out);
 }
 
@@ -1353,14 +1381,14 @@ void Planner::AddPrechecks(const TablePlan& tp, bool fill_defaults, bool with_un
   for (const Check& ck : cur.checks) old_checks.insert(NormExpr(ck.expr));
   for (const Check& ck : want.checks) {
     if (old_checks.count(NormExpr(ck.expr))) continue;
-    Count(fmt::format("SELECT (SELECT count(*) FROM {0} WHERE _automigrate_exact AND NOT ({1})) + "
-                      "(SELECT count(*) FROM {2} WHERE NOT _automigrate_exact AND NOT ({1}))",
-                      typed_from, ck.expr, from),
+    Count(fmt::format("SELECT (SELECT count(*) FROM {0} WHERE {3} AND NOT ({1})) + "
+                      "(SELECT count(*) FROM {2} WHERE NOT {3} AND NOT ({1}))",
+                      typed_from, ck.expr, from, ExactFor(tp, ck.expr)),
           {tname, ck.column, fmt::format("CHECK ({})", ck.expr)}, out);
   }
   auto duplicates = [&](const std::vector<IndexKey>& keys, const std::optional<std::string>& where,
                         const std::string& rule) {
-    CountDuplicates(typed_from, from, keys, where, tname, rule, out);
+    CountDuplicates(tp, typed_from, from, keys, where, tname, rule, out);
   };
   std::multiset<std::string> old_cons;
   for (const Index& ix : cur.constraint_indexes) old_cons.insert(ix.Key());
@@ -1947,7 +1975,7 @@ void Planner::EmitAll() {
         if (!EqualsNoCase(tp.want->name, ix->table) || Rows(tp.live->name) == 0) continue;
         std::vector<std::string> names;
         for (const IndexKey& k : ix->keys) names.push_back(k.column.empty() ? k.expr : k.column);
-        CountDuplicates(Projection(tp, false, true), Projection(tp, false), ix->keys, ix->where,
+        CountDuplicates(tp, Projection(tp, false, true), Projection(tp, false), ix->keys, ix->where,
                         ix->table,
                         fmt::format("UNIQUE index {} ({})", ix->name, Join(names, ", ")),
                         &s->prechecks);

@@ -356,6 +356,30 @@ TEST(PlannerRegression, Issue5PrecheckEvaluatesCheckUnderTheNewColumnsAffinity) 
             (Rows{{"1", "0.25"}, {"2", "'zzz'"}}));
 }
 
+// Issue 5 (convergence seed 24942): the pre-check read a whole row untyped
+// when any of its columns could not take its new affinity without a change
+// ('Abc' in an INT column), so the retyped c lost its TEXT affinity there and
+// '-19.5' < 1000 compared text with an integer (false). Each rule now reads
+// typed the rows where the columns it names convert, whatever the others hold.
+TEST(PlannerRegression, Issue5PrecheckReadsEachRulesColumnsTypedWhateverTheOthersHold) {
+  const std::string current = "CREATE TABLE t(id INTEGER PRIMARY KEY, k INT, c REAL);";
+  const std::string desired =
+      "CREATE TABLE t(id INTEGER PRIMARY KEY, k INT, c TEXT CHECK (c IS NULL OR c < 1000));";
+  TestDb db;
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(db.Exec(current + "INSERT INTO t VALUES (1, 'Abc', -19.5), (2, 3, 0.25);"));
+  EXPECT_EQ(ApplyError(db, desired), "");
+  EXPECT_EQ(db.QueryRows("SELECT id, quote(k), quote(c) FROM t ORDER BY id"),
+            (Rows{{"1", "'Abc'", "'-19.5'"}, {"2", "3", "'0.25'"}}));
+
+  // A value the CHECK refuses is still counted on such a row.
+  TestDb bad;
+  ASSERT_TRUE(bad.ok());
+  ASSERT_TRUE(bad.Exec(current + "INSERT INTO t VALUES (1, 'Abc', 'zzz');"));
+  std::string error = ApplyError(bad, desired);
+  EXPECT_TRUE(Contains(error, "1 row of t.c violates CHECK (c IS NULL OR c < 1000)")) << error;
+}
+
 // Issue 5 (seed 13224): a generated INTEGER column stores a*2 = 118.0 as the
 // integer 118 (length 3); the pre-check took the real (length 5) and counted
 // duplicates a new UNIQUE expression index does not have.
