@@ -5,11 +5,11 @@ $ automigrate plan app.db v2.sql
 │ step │      op       │   object    │ complexity │ destructive │ est_ms │ warning │
 ├──────┼───────────────┼─────────────┼────────────┼─────────────┼────────┼─────────┤
 │ 1    │ create_table  │ posts       │ SIMPLE     │ no          │ 0.201  │         │
-│ 2    │ rename_column │ users.name  │ SIMPLE     │ no          │ 0.35   │         │
+│ 2    │ rename_column │ users.name  │ SIMPLE     │ no          │ 0.55   │         │
 │ 3    │ add_column    │ users.email │ SIMPLE     │ no          │ 0.225  │         │
 │ 4    │ create_index  │ users_email │ MODERATE   │ no          │ 0.202  │         │
 └──────┴───────────────┴─────────────┴────────────┴─────────────┴────────┴─────────┘
-4 steps, MODERATE, not destructive, est. 0.978 ms; plan_hash 09f8a1a3460367078143dcbeb4446c3c
+4 steps, MODERATE, not destructive, est. 1.178 ms; plan_hash 09f8a1a3460367078143dcbeb4446c3c
 $ automigrate plan app.db v2.sql --sql
 -- sqlite-automigrate migration script. Run it with: sqlite3 -bail DATABASE < script.sql
 -- 4 step(s); plan_hash 09f8a1a3460367078143dcbeb4446c3c
@@ -47,11 +47,11 @@ $ sed 's/ -- @renamed from=fullname//' v2.sql > v2-nohint.sql && automigrate pla
 │ step │      op       │   object    │ complexity │ destructive │ est_ms │ warning │
 ├──────┼───────────────┼─────────────┼────────────┼─────────────┼────────┼─────────┤
 │ 1    │ create_table  │ posts       │ SIMPLE     │ no          │ 0.201  │         │
-│ 2    │ rename_column │ users.name  │ SIMPLE     │ no          │ 0.35   │         │
+│ 2    │ rename_column │ users.name  │ SIMPLE     │ no          │ 0.55   │         │
 │ 3    │ add_column    │ users.email │ SIMPLE     │ no          │ 0.225  │         │
 │ 4    │ create_index  │ users_email │ MODERATE   │ no          │ 0.202  │         │
 └──────┴───────────────┴─────────────┴────────────┴─────────────┴────────┴─────────┘
-4 steps, MODERATE, not destructive, est. 0.978 ms; plan_hash 09f8a1a3460367078143dcbeb4446c3c
+4 steps, MODERATE, not destructive, est. 1.178 ms; plan_hash 09f8a1a3460367078143dcbeb4446c3c
 $ automigrate plan app.db v2.sql --options '{"column_order": "sideways"}'
 [stderr] automigrate: migrate_plan: options: "column_order" must be one of "ignore", "strict"
 [exit 2]

@@ -3,7 +3,7 @@ $ sqlite3 app.db < v1.sql && sqlite3 app.db < seed.sql
 $ automigrate status app.db v1.sql
 in sync
 $ automigrate status app.db v2.sql
-migration needed: 4 steps, MODERATE, not destructive, est. 0.978 ms
+migration needed: 4 steps, MODERATE, not destructive, est. 1.178 ms
 plan_hash: 09f8a1a3460367078143dcbeb4446c3c
 [exit 1]
 $ automigrate status app.db v3.sql
@@ -13,7 +13,7 @@ warning: users.fullname is dropped and users.name is added with the same type: i
 warning: drops column users.fullname and its data (3 rows)
 [exit 1]
 $ automigrate status app.db v2.sql --json
-{"migration_needed":true,"steps":4,"complexity":"MODERATE","destructive":false,"warnings":[],"est_ms":0.978,"plan_hash":"09f8a1a3460367078143dcbeb4446c3c"}
+{"migration_needed":true,"steps":4,"complexity":"MODERATE","destructive":false,"warnings":[],"est_ms":1.178,"plan_hash":"09f8a1a3460367078143dcbeb4446c3c"}
 [exit 1]
 $ automigrate status app.db v1.sql --json
 {"migration_needed":false,"steps":0,"complexity":"SIMPLE","destructive":false,"warnings":[],"est_ms":0.0,"plan_hash":"afd4bb5fce514507c1ac3ed9e7072dac"}
