@@ -331,6 +331,10 @@ class Planner {
   void EmitAll();
   void EmitRebuild(TablePlan& tp);
   bool ReferencingTablesUnaffected(const TablePlan& tp) const;
+  // Warns about each FOREIGN KEY of the desired schema that has no parent
+  // key where the live one had (or did not exist): on the plan, and on the
+  // drop_index steps of UNIQUE indexes of its parent.
+  void WarnAboutParentKeys();
   void EmitColumnRenames(const TablePlan& tp);
   void EmitAlters(TablePlan& tp);
   std::optional<std::string> InPlaceBlocker(TablePlan& tp);
@@ -1509,6 +1513,46 @@ std::set<std::string> UniqueKeys(const Table& t, const Schema& schema) {
   return out;
 }
 
+// Why `fk`, a FOREIGN KEY of a table of `schema`, has no parent key, or ""
+// when it has one. SQLite's rules (docs: foreignkeys.html, "parent key"): the
+// parent's PRIMARY KEY when no columns are named; else its rowid alias, or a
+// UNIQUE index or constraint that is not partial, keys exactly the named
+// columns (in any order, no expression) and uses each column's own collation.
+// Without one, every write to either table fails with "foreign key mismatch"
+// while foreign keys are on. A missing or virtual parent is not judged here.
+std::string ParentKeyProblem(const ForeignKey& fk, const Schema& schema) {
+  const Table* parent = schema.FindTable(fk.table);
+  if (!parent || parent->is_virtual) return "";
+  std::vector<std::string> to = fk.to;
+  if (to.empty()) {
+    to = PrimaryKeyColumns(*parent);
+    if (to.empty()) return fmt::format("{} has no PRIMARY KEY", parent->name);
+    if (to.size() != fk.from.size())
+      return fmt::format("{}'s PRIMARY KEY has {} columns, the FOREIGN KEY {}", parent->name,
+                         to.size(), fk.from.size());
+  }
+  if (const Column* alias = parent->RowidAlias(); alias && to.size() == 1 &&
+                                                  EqualsNoCase(alias->name, to[0]))
+    return "";
+  auto usable = [&](const Index& ix) {
+    if (!ix.unique || ix.where || ix.keys.size() != to.size()) return false;
+    for (const IndexKey& k : ix.keys) {
+      const Column* c = k.column.empty() ? nullptr : parent->FindColumn(k.column);
+      if (!c || !EqualsNoCase(k.collation, c->collation) ||
+          std::find(to.begin(), to.end(), k.column) == to.end())
+        return false;
+    }
+    return true;
+  };
+  for (const Index& ix : parent->constraint_indexes)
+    if (usable(ix)) return "";
+  for (const Index& ix : schema.indexes)
+    if (EqualsNoCase(ix.table, parent->name) && usable(ix)) return "";
+  return fmt::format("{}({}) is not its PRIMARY KEY and has no UNIQUE constraint or index "
+                     "(without a WHERE, with the columns' own collations)",
+                     parent->name, Join(to, ", "));
+}
+
 }  // namespace
 
 // A rebuild copies every row. What the FOREIGN KEYs of other tables see of
@@ -1542,6 +1586,38 @@ bool Planner::ReferencingTablesUnaffected(const TablePlan& tp) const {
     }
   }
   return true;
+}
+
+void Planner::WarnAboutParentKeys() {
+  for (const Table& w : want_.tables) {
+    const Table* live = nullptr;
+    for (const TablePlan& tp : tables_)
+      if (tp.want == &w) live = tp.live;
+    for (const ForeignKey& fk : w.foreign_keys) {
+      const std::string problem = ParentKeyProblem(fk, want_);
+      if (problem.empty()) continue;
+      bool had = false;  // the same FOREIGN KEY was already without a parent key
+      if (live)
+        for (const ForeignKey& l : live->foreign_keys)
+          had = had || (l.Key() == fk.Key() && !ParentKeyProblem(l, live_).empty());
+      if (had) continue;
+      const Table* parent = want_.FindTable(fk.table);
+      plan_.warnings.push_back(fmt::format(
+          "FOREIGN KEY ({}) of {} references {} with no parent key: {}; once migrated, every "
+          "write to {} or {} fails with \"foreign key mismatch\" while foreign keys are on",
+          Join(fk.from_verbatim, ", "), w.name, parent->name, problem, w.name, parent->name));
+      for (Step& s : plan_.steps) {
+        if (s.op != Op::kDropIndex || !s.check_referencing_tables ||
+            !EqualsNoCase(s.table_name, parent->name))
+          continue;
+        std::string note = fmt::format(
+            "{} may be the parent key of {}'s FOREIGN KEY ({}): the foreign-key check after "
+            "dropping it fails with \"foreign key mismatch\"",
+            s.object, w.name, Join(fk.from_verbatim, ", "));
+        s.warning = s.warning.empty() ? note : s.warning + "; " + note;
+      }
+    }
+  }
 }
 
 void Planner::EmitRebuild(TablePlan& tp) {
@@ -2013,6 +2089,7 @@ Result<Plan> Planner::Run() {
   PlanDependants();
   PlanIndexes();
   EmitAll();
+  WarnAboutParentKeys();
   SuggestRenames();
   // Estimates are a model, not a measurement: microsecond digits are noise.
   for (Step& s : plan_.steps) s.est_ms = std::round(s.est_ms * 1000.0) / 1000.0;

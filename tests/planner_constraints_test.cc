@@ -308,6 +308,123 @@ TEST(PlannerPrecheck, CountsOrphansForANewForeignKey) {
       << FormatPlan(plan);
 }
 
+// A FOREIGN KEY whose parent columns are not the parent's PRIMARY KEY or
+// covered by a UNIQUE index (not partial, the columns' own collations) makes
+// every write to either table fail with "foreign key mismatch" once foreign
+// keys are on. SQLite accepts the DDL, so the plan must say so. Each case is
+// checked against SQLite itself: the warning appears exactly when an insert
+// into the child fails with the mismatch.
+TEST(PlannerForeignKey, ForeignKeyWithoutAParentKeyIsWarnedExactlyWhenSqliteRefusesWrites) {
+  struct Case {
+    const char* parent;
+    const char* child;
+    bool mismatch;
+  };
+  const Case cases[] = {
+      {"CREATE TABLE p(id INTEGER PRIMARY KEY, code TEXT);", "c(x REFERENCES p)", false},
+      {"CREATE TABLE p(id INTEGER PRIMARY KEY, code TEXT);", "c(x REFERENCES p(id))", false},
+      {"CREATE TABLE p(id INTEGER PRIMARY KEY, code TEXT);", "c(x REFERENCES p(code))", true},
+      {"CREATE TABLE p(id INTEGER PRIMARY KEY, code TEXT UNIQUE);", "c(x REFERENCES p(code))",
+       false},
+      {"CREATE TABLE p(id INTEGER PRIMARY KEY, code TEXT); CREATE UNIQUE INDEX p_code ON p(code);",
+       "c(x REFERENCES p(code))", false},
+      {"CREATE TABLE p(id INTEGER PRIMARY KEY, code TEXT); CREATE INDEX p_code ON p(code);",
+       "c(x REFERENCES p(code))", true},
+      {"CREATE TABLE p(id INTEGER PRIMARY KEY, code TEXT); "
+       "CREATE UNIQUE INDEX p_code ON p(code) WHERE code IS NOT NULL;",
+       "c(x REFERENCES p(code))", true},
+      {"CREATE TABLE p(id INTEGER PRIMARY KEY, code TEXT); "
+       "CREATE UNIQUE INDEX p_code ON p(code COLLATE NOCASE);",
+       "c(x REFERENCES p(code))", true},
+      {"CREATE TABLE p(id INTEGER PRIMARY KEY, code TEXT COLLATE NOCASE UNIQUE);",
+       "c(x REFERENCES p(code))", false},
+      {"CREATE TABLE p(id INTEGER PRIMARY KEY, code TEXT); "
+       "CREATE UNIQUE INDEX p_code ON p(lower(code));",
+       "c(x REFERENCES p(code))", true},
+      {"CREATE TABLE p(a TEXT, b TEXT, UNIQUE (b, a));",
+       "c(x, y, FOREIGN KEY (x, y) REFERENCES p(a, b))", false},
+      {"CREATE TABLE p(a TEXT, b TEXT, UNIQUE (a));",
+       "c(x, y, FOREIGN KEY (x, y) REFERENCES p(a, b))", true},
+      {"CREATE TABLE p(a TEXT, b TEXT);", "c(x REFERENCES p)", true},
+      {"CREATE TABLE p(a TEXT, b TEXT, PRIMARY KEY (a, b));", "c(x REFERENCES p)", true},
+      {"CREATE TABLE p(a TEXT, b TEXT, PRIMARY KEY (a, b));",
+       "c(x, y, FOREIGN KEY (x, y) REFERENCES p)", false},
+      {"CREATE TABLE p(a TEXT PRIMARY KEY, b TEXT) WITHOUT ROWID;", "c(x REFERENCES p)", false},
+      {"CREATE TABLE p(a TEXT PRIMARY KEY, b TEXT) WITHOUT ROWID;", "c(x REFERENCES p(b))", true},
+      {"CREATE TABLE p(a INTEGER PRIMARY KEY DESC, b TEXT);", "c(x REFERENCES p)", false},
+  };
+  for (const Case& c : cases) {
+    const std::string desired = std::string(c.parent) + "CREATE TABLE " + c.child + ";";
+    SCOPED_TRACE(desired);
+    TestDb truth;
+    ASSERT_TRUE(truth.ok());
+    ASSERT_TRUE(truth.Exec(desired + "PRAGMA foreign_keys = ON;"));
+    const std::string error = ErrorOf(truth.db(), "INSERT INTO c DEFAULT VALUES");
+    ASSERT_EQ(Contains(error, "foreign key mismatch"), c.mismatch) << error;
+
+    TestDb db;
+    ASSERT_TRUE(db.ok());
+    const std::string status = db.QueryString("SELECT migrate_status(?1)", {desired});
+    const std::string warnings = StatusWarnings(status);
+    EXPECT_EQ(Contains(warnings, " of c references p with no parent key: "), c.mismatch) << status;
+    if (c.mismatch) {
+      EXPECT_TRUE(
+          Contains(warnings, "every write to c or p fails with \\\"foreign key mismatch\\\""))
+          << status;
+    }
+  }
+}
+
+TEST(PlannerForeignKey, DroppingTheUniqueIndexBehindAForeignKeyIsWarnedOnItsStep) {
+  TestDb db;
+  ASSERT_TRUE(db.ok());
+  const std::string tables =
+      "CREATE TABLE p(id INTEGER PRIMARY KEY, code TEXT, note TEXT);"
+      "CREATE TABLE c(id INTEGER PRIMARY KEY, code TEXT REFERENCES p(code));";
+  ASSERT_TRUE(db.Exec(tables +
+                      "CREATE UNIQUE INDEX p_code ON p(code);"
+                      "CREATE UNIQUE INDEX p_note ON p(note);"
+                      "INSERT INTO p VALUES (1, 'a', 'x'); INSERT INTO c VALUES (1, 'a');"));
+  std::vector<PlanRow> plan = db.PlanRows(tables);
+  ASSERT_EQ(plan.size(), 2u) << FormatPlan(plan);
+  for (const PlanRow& step : plan) {
+    ASSERT_EQ(step.op, "drop_index");
+    // Which index was the parent key is not worked out: both UNIQUE indexes
+    // of p say they may be.
+    EXPECT_TRUE(Contains(step.warning, step.object + " may be the parent key of c's FOREIGN KEY "
+                                                     "(code)"))
+        << FormatPlan(plan);
+  }
+  const std::string status = db.QueryString("SELECT migrate_status(?1)", {tables});
+  EXPECT_TRUE(Contains(StatusWarnings(status),
+                       "FOREIGN KEY (code) of c references p with no parent key: p(code) is not "
+                       "its PRIMARY KEY and has no UNIQUE constraint or index"))
+      << status;
+  // Keeping the index that is the parent key: no warning anywhere.
+  const std::string keep = tables + "CREATE UNIQUE INDEX p_code ON p(code);";
+  plan = db.PlanRows(keep);
+  ASSERT_EQ(plan.size(), 1u) << FormatPlan(plan);
+  EXPECT_EQ(plan[0].object, "p_note");
+  EXPECT_EQ(plan[0].warning, "") << FormatPlan(plan);
+  EXPECT_EQ(db.QueryInt("SELECT json_array_length(migrate_status(?1), '$.warnings')", {keep}), 0);
+}
+
+// A mismatch the database already has is migrate_health's to report: the
+// plan does not repeat it on every unrelated migration.
+TEST(PlannerForeignKey, AnExistingForeignKeyWithoutAParentKeyIsNotWarnedAgain) {
+  TestDb db;
+  ASSERT_TRUE(db.ok());
+  const std::string tables =
+      "CREATE TABLE p(id INTEGER PRIMARY KEY, code TEXT);"
+      "CREATE TABLE c(id INTEGER PRIMARY KEY, code TEXT REFERENCES p(code));";
+  ASSERT_TRUE(db.Exec(tables));
+  const std::string desired = tables + "CREATE TABLE other(x);";
+  std::vector<PlanRow> plan = db.PlanRows(desired);
+  ASSERT_EQ(plan.size(), 1u) << FormatPlan(plan);
+  EXPECT_EQ(db.QueryInt("SELECT json_array_length(migrate_status(?1), '$.warnings')", {desired}),
+            0);
+}
+
 TEST(PlannerForeignKey, RemovingAForeignKeyIsInPlace) {
   MigrateResult r = MigrateAndCheck(
       std::string(kParent) + "CREATE TABLE c(id INTEGER PRIMARY KEY, pid INT REFERENCES p(id));",
