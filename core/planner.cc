@@ -1513,6 +1513,14 @@ std::set<std::string> UniqueKeys(const Table& t, const Schema& schema) {
   return out;
 }
 
+// A schema's CREATE INDEX indexes by lower-case table name.
+using IndexesByTable = std::unordered_map<std::string, std::vector<const Index*>>;
+IndexesByTable ByTable(const Schema& schema) {
+  IndexesByTable out;
+  for (const Index& ix : schema.indexes) out[ddl::Lower(ix.table)].push_back(&ix);
+  return out;
+}
+
 // Why `fk`, a FOREIGN KEY of a table of `schema`, has no parent key, or ""
 // when it has one. SQLite's rules (docs: foreignkeys.html, "parent key"): the
 // parent's PRIMARY KEY when no columns are named; else its rowid alias, or a
@@ -1520,7 +1528,9 @@ std::set<std::string> UniqueKeys(const Table& t, const Schema& schema) {
 // columns (in any order, no expression) and uses each column's own collation.
 // Without one, every write to either table fails with "foreign key mismatch"
 // while foreign keys are on. A missing or virtual parent is not judged here.
-std::string ParentKeyProblem(const ForeignKey& fk, const Schema& schema) {
+// `indexes` is ByTable(schema).
+std::string ParentKeyProblem(const ForeignKey& fk, const Schema& schema,
+                             const IndexesByTable& indexes) {
   const Table* parent = schema.FindTable(fk.table);
   if (!parent || parent->is_virtual) return "";
   std::vector<std::string> to = fk.to;
@@ -1546,8 +1556,9 @@ std::string ParentKeyProblem(const ForeignKey& fk, const Schema& schema) {
   };
   for (const Index& ix : parent->constraint_indexes)
     if (usable(ix)) return "";
-  for (const Index& ix : schema.indexes)
-    if (EqualsNoCase(ix.table, parent->name) && usable(ix)) return "";
+  if (auto it = indexes.find(ddl::Lower(parent->name)); it != indexes.end())
+    for (const Index* ix : it->second)
+      if (usable(*ix)) return "";
   return fmt::format("{}({}) is not its PRIMARY KEY and has no UNIQUE constraint or index "
                      "(without a WHERE, with the columns' own collations)",
                      parent->name, Join(to, ", "));
@@ -1589,17 +1600,25 @@ bool Planner::ReferencingTablesUnaffected(const TablePlan& tp) const {
 }
 
 void Planner::WarnAboutParentKeys() {
+  const IndexesByTable want_indexes = ByTable(want_);
+  // Built once a key has a problem: the live schema's indexes, and the live
+  // table each desired one was matched with.
+  std::optional<IndexesByTable> live_indexes;
+  std::unordered_map<const Table*, const Table*> live_of;
   for (const Table& w : want_.tables) {
-    const Table* live = nullptr;
-    for (const TablePlan& tp : tables_)
-      if (tp.want == &w) live = tp.live;
     for (const ForeignKey& fk : w.foreign_keys) {
-      const std::string problem = ParentKeyProblem(fk, want_);
+      const std::string problem = ParentKeyProblem(fk, want_, want_indexes);
       if (problem.empty()) continue;
+      if (!live_indexes) {
+        live_indexes = ByTable(live_);
+        for (const TablePlan& tp : tables_) live_of[tp.want] = tp.live;
+      }
+      auto it = live_of.find(&w);
+      const Table* live = it == live_of.end() ? nullptr : it->second;
       bool had = false;  // the same FOREIGN KEY was already without a parent key
       if (live)
         for (const ForeignKey& l : live->foreign_keys)
-          had = had || (l.Key() == fk.Key() && !ParentKeyProblem(l, live_).empty());
+          had = had || (l.Key() == fk.Key() && !ParentKeyProblem(l, live_, *live_indexes).empty());
       if (had) continue;
       const Table* parent = want_.FindTable(fk.table);
       plan_.warnings.push_back(fmt::format(
