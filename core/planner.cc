@@ -310,6 +310,14 @@ struct TablePlan {
   std::vector<const Column*> materialize;  // DEFAULT changes that may hide in short records
 };
 
+// A schema's CREATE INDEX indexes by lower-case table name.
+using IndexesByTable = std::unordered_map<std::string, std::vector<const Index*>>;
+IndexesByTable ByTable(const Schema& schema) {
+  IndexesByTable out;
+  for (const Index& ix : schema.indexes) out[Lower(ix.table)].push_back(&ix);
+  return out;
+}
+
 class Planner {
  public:
   Planner(sqlite3* db, const Schema& live, const Schema& want, const PlanOptions& options)
@@ -330,7 +338,12 @@ class Planner {
   void PlanIndexes();
   void EmitAll();
   void EmitRebuild(TablePlan& tp);
-  bool ReferencingTablesUnaffected(const TablePlan& tp) const;
+  bool ReferencingTablesUnaffected(const TablePlan& tp);
+  // ByTable(live_) and ByTable(want_), and the live FOREIGN KEYs by
+  // lower-case parent table, built on first use.
+  const IndexesByTable& LiveIndexes();
+  const IndexesByTable& WantIndexes();
+  const std::unordered_map<std::string, std::vector<const ForeignKey*>>& LiveKeysByParent();
   // Warns about each FOREIGN KEY of the desired schema that has no parent
   // key where the live one had (or did not exist): on the plan, and on the
   // drop_index steps of UNIQUE indexes of its parent.
@@ -385,6 +398,9 @@ class Planner {
   bool defensive_ = false;
   std::set<std::string> materialized_;  // lower-case tables an in-place step UPDATEs
   Plan plan_;
+
+  std::optional<IndexesByTable> live_indexes_, want_indexes_;
+  std::optional<std::unordered_map<std::string, std::vector<const ForeignKey*>>> live_fks_;
 
   std::vector<TablePlan> tables_;                       // matched pairs, desired order
   std::vector<const Table*> created_;                   // desired tables with no live match
@@ -1502,22 +1518,22 @@ std::vector<std::string> PrimaryKeyColumns(const Table& t) {
   return out;
 }
 
-// Everything that can make columns of `t` a parent key: its PRIMARY KEY and
-// UNIQUE constraints and the schema's UNIQUE indexes on it.
-std::set<std::string> UniqueKeys(const Table& t, const Schema& schema) {
-  std::set<std::string> out;
+// The indexes that can make columns of `t` a parent key: its PRIMARY KEY
+// and UNIQUE constraints, and the UNIQUE CREATE INDEX indexes on it
+// (`indexes` is ByTable of its schema).
+std::vector<const Index*> UniqueIndexes(const Table& t, const IndexesByTable& indexes) {
+  std::vector<const Index*> out;
   for (const Index& i : t.constraint_indexes)
-    if (i.unique) out.insert(i.Key());
-  for (const Index& i : schema.indexes)
-    if (i.unique && EqualsNoCase(i.table, t.name)) out.insert(i.Key());
+    if (i.unique) out.push_back(&i);
+  if (auto it = indexes.find(Lower(t.name)); it != indexes.end())
+    for (const Index* i : it->second)
+      if (i->unique) out.push_back(i);
   return out;
 }
 
-// A schema's CREATE INDEX indexes by lower-case table name.
-using IndexesByTable = std::unordered_map<std::string, std::vector<const Index*>>;
-IndexesByTable ByTable(const Schema& schema) {
-  IndexesByTable out;
-  for (const Index& ix : schema.indexes) out[ddl::Lower(ix.table)].push_back(&ix);
+std::set<std::string> UniqueKeys(const Table& t, const IndexesByTable& indexes) {
+  std::set<std::string> out;
+  for (const Index* i : UniqueIndexes(t, indexes)) out.insert(i->Key());
   return out;
 }
 
@@ -1545,7 +1561,7 @@ std::string ParentKeyProblem(const ForeignKey& fk, const Schema& schema,
                                                   EqualsNoCase(alias->name, to[0]))
     return "";
   auto usable = [&](const Index& ix) {
-    if (!ix.unique || ix.where || ix.keys.size() != to.size()) return false;
+    if (ix.where || ix.keys.size() != to.size()) return false;
     for (const IndexKey& k : ix.keys) {
       const Column* c = k.column.empty() ? nullptr : parent->FindColumn(k.column);
       if (!c || !EqualsNoCase(k.collation, c->collation) ||
@@ -1554,11 +1570,8 @@ std::string ParentKeyProblem(const ForeignKey& fk, const Schema& schema,
     }
     return true;
   };
-  for (const Index& ix : parent->constraint_indexes)
-    if (usable(ix)) return "";
-  if (auto it = indexes.find(ddl::Lower(parent->name)); it != indexes.end())
-    for (const Index* ix : it->second)
-      if (usable(*ix)) return "";
+  for (const Index* ix : UniqueIndexes(*parent, indexes))
+    if (usable(*ix)) return "";
   return fmt::format("{}({}) is not its PRIMARY KEY and has no UNIQUE constraint or index "
                      "(without a WHERE, with the columns' own collations)",
                      parent->name, Join(to, ", "));
@@ -1572,53 +1585,67 @@ std::string ParentKeyProblem(const ForeignKey& fk, const Schema& schema,
 // when it compares) or collation, or if the PRIMARY KEY or UNIQUE that makes
 // the columns a parent key changes. When none does, those tables' rows
 // cannot have been broken by the rebuild, and apply need not read them.
-bool Planner::ReferencingTablesUnaffected(const TablePlan& tp) const {
+const IndexesByTable& Planner::LiveIndexes() {
+  if (!live_indexes_) live_indexes_ = ByTable(live_);
+  return *live_indexes_;
+}
+
+const IndexesByTable& Planner::WantIndexes() {
+  if (!want_indexes_) want_indexes_ = ByTable(want_);
+  return *want_indexes_;
+}
+
+const std::unordered_map<std::string, std::vector<const ForeignKey*>>& Planner::LiveKeysByParent() {
+  if (!live_fks_) {
+    live_fks_.emplace();
+    for (const Table& child : live_.tables)
+      for (const ForeignKey& fk : child.foreign_keys) (*live_fks_)[fk.table].push_back(&fk);
+  }
+  return *live_fks_;
+}
+
+bool Planner::ReferencingTablesUnaffected(const TablePlan& tp) {
   const Table& live = *tp.live;
   const Table& want = *tp.want;
   if (!EqualsNoCase(live.name, want.name) || !tp.renamed_columns.empty() ||
       live.without_rowid != want.without_rowid || live.strict != want.strict)
     return false;
   const std::vector<std::string> pk = PrimaryKeyColumns(live);
-  if (pk != PrimaryKeyColumns(want) || UniqueKeys(live, live_) != UniqueKeys(want, want_))
+  if (pk != PrimaryKeyColumns(want) ||
+      UniqueKeys(live, LiveIndexes()) != UniqueKeys(want, WantIndexes()))
     return false;
-  const std::string parent = ddl::Lower(live.name);
-  for (const Table& child : live_.tables) {
-    for (const ForeignKey& fk : child.foreign_keys) {
-      if (fk.table != parent) continue;
-      const std::vector<std::string>& cols = fk.to.empty() ? pk : fk.to;
-      if (cols.empty()) return false;
-      for (const std::string& name : cols) {
-        const Column* a = live.FindColumn(name);
-        const Column* b = want.FindColumn(name);
-        if (!a || !b || a->generated() || b->generated() || b->renamed_from ||
-            !EqualsNoCase(a->type, b->type) || a->collation != b->collation)
-          return false;
-      }
+  const auto& by_parent = LiveKeysByParent();
+  auto children = by_parent.find(ddl::Lower(live.name));
+  if (children == by_parent.end()) return true;
+  for (const ForeignKey* fk : children->second) {
+    const std::vector<std::string>& cols = fk->to.empty() ? pk : fk->to;
+    if (cols.empty()) return false;
+    for (const std::string& name : cols) {
+      const Column* a = live.FindColumn(name);
+      const Column* b = want.FindColumn(name);
+      if (!a || !b || a->generated() || b->generated() || b->renamed_from ||
+          !EqualsNoCase(a->type, b->type) || a->collation != b->collation)
+        return false;
     }
   }
   return true;
 }
 
 void Planner::WarnAboutParentKeys() {
-  const IndexesByTable want_indexes = ByTable(want_);
-  // Built once a key has a problem: the live schema's indexes, and the live
-  // table each desired one was matched with.
-  std::optional<IndexesByTable> live_indexes;
+  // The live table each desired one was matched with, once a key has a problem.
   std::unordered_map<const Table*, const Table*> live_of;
   for (const Table& w : want_.tables) {
     for (const ForeignKey& fk : w.foreign_keys) {
-      const std::string problem = ParentKeyProblem(fk, want_, want_indexes);
+      const std::string problem = ParentKeyProblem(fk, want_, WantIndexes());
       if (problem.empty()) continue;
-      if (!live_indexes) {
-        live_indexes = ByTable(live_);
+      if (live_of.empty())
         for (const TablePlan& tp : tables_) live_of[tp.want] = tp.live;
-      }
       auto it = live_of.find(&w);
       const Table* live = it == live_of.end() ? nullptr : it->second;
       bool had = false;  // the same FOREIGN KEY was already without a parent key
       if (live)
         for (const ForeignKey& l : live->foreign_keys)
-          had = had || (l.Key() == fk.Key() && !ParentKeyProblem(l, live_, *live_indexes).empty());
+          had = had || (l.Key() == fk.Key() && !ParentKeyProblem(l, live_, LiveIndexes()).empty());
       if (had) continue;
       const Table* parent = want_.FindTable(fk.table);
       plan_.warnings.push_back(fmt::format(
